@@ -12,7 +12,7 @@ export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 if [ ! -f "$BUILD/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTAPIR_FUZZ=ON -DTAPIR_SANITIZE=ON -DTAPIR_TESTS=OFF -DTAPIR_BENCH=OFF -DTAPIR_WERROR=OFF \
-    -DTAPIR_AGENT_ONLY=ON -DTAPIR_WITH_GRPC=OFF >/dev/null || exit 1
+    >/dev/null || exit 1
 fi
 mapfile -t targets < <(grep -v '^$' "$BUILD/fuzzers.txt" 2>/dev/null)
 ((${#targets[@]})) || { echo "fuzz: no targets"; exit 1; }
