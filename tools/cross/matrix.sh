@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The portability matrix: builds the agent-side set (capture, decode, flow,
+# analyzers, export, `tapir decode`) natively and for aarch64, armhf and
+# riscv64 with Debian 12's cross toolchains, runs the agent's tests under
+# qemu-user, and checks that `tapir decode` prints byte-identical JSON lines on
+# every architecture for every capture in the test corpus.
+#
+#   tools/cross/matrix.sh [ARCH...]      default: x86_64 aarch64 armhf riscv64
+#
+# Exit status is non-zero if any cell of the matrix fails.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TESTDATA=${TAPIR_TESTDATA:-$ROOT/../shared/testdata}
+JOBS=${JOBS:-$(nproc)}
+export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
+archs=("$@")
+((${#archs[@]})) || archs=(x86_64 aarch64 armhf riscv64)
+
+# Tests that cannot run under qemu-user or need the collector side.
+EXCLUDE_LABELS='live|e2e|ui|integration|slow'
+
+declare -A result_build result_tests result_same
+out_dir="$ROOT/build/cross-out"
+mkdir -p "$out_dir"
+
+log() { printf '\033[1m[cross]\033[0m %s\n' "$*" >&2; }
+
+sysroot_for() {
+  local arch=$1
+  case $arch in
+    aarch64) "$ROOT/tools/cross/sysroot.sh" arm64 "$ROOT/build/sysroot-arm64" >&2 && echo "$ROOT/build/sysroot-arm64" ;;
+    armhf) "$ROOT/tools/cross/sysroot.sh" armhf "$ROOT/build/sysroot-armhf" >&2 && echo "$ROOT/build/sysroot-armhf" ;;
+    riscv64) "$ROOT/tools/cross/build-deps-from-source.sh" riscv64 "$ROOT/build/sysroot-riscv64" >&2 && echo "$ROOT/build/sysroot-riscv64" ;;
+  esac
+}
+
+build_arch() {
+  local arch=$1 dir="$ROOT/build/cross-$arch" args=(-DTAPIR_AGENT_ONLY=ON -DTAPIR_WITH_GRPC=OFF -DTAPIR_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  if [ "$arch" != x86_64 ]; then
+    local sysroot
+    sysroot=$(sysroot_for "$arch") || return 1
+    args+=(-DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$arch.cmake" -DTAPIR_SYSROOT="$sysroot")
+  fi
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$ROOT" -B "$dir" -G Ninja "${args[@]}" >"$dir.configure.log" 2>&1 || { tail -20 "$dir.configure.log" >&2; return 1; }
+  fi
+  ninja -C "$dir" -j "$JOBS" >"$dir.build.log" 2>&1 || { tail -30 "$dir.build.log" >&2; return 1; }
+}
+
+run_tests() {
+  local arch=$1 dir="$ROOT/build/cross-$arch"
+  (cd "$dir" && ctest -j "$JOBS" -LE "$EXCLUDE_LABELS" --timeout 900 --output-on-failure) >"$dir.ctest.log" 2>&1
+  local rc=$?
+  grep -E 'tests passed|tests failed' "$dir.ctest.log" >&2
+  ((rc == 0)) || grep -E '\*\*\*|Failed' "$dir.ctest.log" | head -20 >&2
+  return $rc
+}
+
+# Decodes every corpus capture; output per capture in build/cross-out/<arch>/.
+decode_corpus() {
+  local arch=$1 dir="$ROOT/build/cross-$arch" emu=()
+  if [ "$arch" != x86_64 ]; then
+    emu=($(sed -n 's/^CMAKE_CROSSCOMPILING_EMULATOR:[A-Z]*=//p' "$dir/CMakeCache.txt" | tr ';' ' '))
+  fi
+  local bin="$dir/apps/tapir/tapir"
+  rm -rf "${out_dir:?}/$arch" && mkdir -p "$out_dir/$arch"
+  local n=0
+  while IFS= read -r -d '' pcap; do
+    local rel=${pcap#"$TESTDATA"/}
+    local key=${rel//\//__}
+    "${emu[@]}" "$bin" decode --quiet --format json -o "$out_dir/$arch/$key.jsonl" "$pcap" \
+      >/dev/null 2>"$out_dir/$arch/$key.err"
+    echo "exit=$?" >>"$out_dir/$arch/$key.err"
+    n=$((n+1))
+  done < <(find "$TESTDATA" -type f \( -name '*.pcap' -o -name '*.pcapng' \) -print0 | sort -z)
+  echo "$n"
+}
+
+for arch in "${archs[@]}"; do
+  log "$arch: building"
+  if build_arch "$arch"; then result_build[$arch]=ok; else result_build[$arch]=FAIL; continue; fi
+  log "$arch: tests"
+  if run_tests "$arch"; then result_tests[$arch]=ok; else result_tests[$arch]=FAIL; fi
+  log "$arch: decoding the corpus"
+  count=$(decode_corpus "$arch")
+  log "$arch: $count captures decoded"
+done
+
+if [[ " ${archs[*]} " == *" x86_64 "* ]]; then
+  for arch in "${archs[@]}"; do
+    [ "$arch" = x86_64 ] && { result_same[$arch]=reference; continue; }
+    [ "${result_build[$arch]:-}" = ok ] || { result_same[$arch]=-; continue; }
+    if diff -r -q "$out_dir/x86_64" "$out_dir/$arch" >"$out_dir/$arch.diff" 2>&1; then
+      result_same[$arch]="identical ($(ls "$out_dir/$arch"/*.jsonl | wc -l) files)"
+    else
+      result_same[$arch]="DIFFERS"; head -20 "$out_dir/$arch.diff" >&2
+    fi
+  done
+  # The reference must not be empty: a decoder that printed nothing everywhere would compare equal.
+  if [ -z "$(find "$out_dir/x86_64" -name '*.jsonl' -size +0 | head -n1)" ]; then
+    result_same[x86_64]="EMPTY"
+  fi
+fi
+
+status=0
+printf '\n%-10s %-8s %-8s %s\n' arch build tests "decode output vs x86_64"
+for arch in "${archs[@]}"; do
+  b=${result_build[$arch]:-FAIL} t=${result_tests[$arch]:--} s=${result_same[$arch]:--}
+  printf '%-10s %-8s %-8s %s\n' "$arch" "$b" "$t" "$s"
+  [[ $b == ok && $t == ok && $s != DIFFERS && $s != EMPTY ]] || status=1
+done
+exit $status
