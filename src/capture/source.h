@@ -3,6 +3,7 @@
 // Linux) live behind this same interface so nothing above depends on them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -51,6 +52,10 @@ struct LiveOptions {
 // Opens a pcap or pcapng file; nullptr and `err` ("FILE: problem") on failure.
 std::unique_ptr<Source> open_file(const std::string& path, std::string& err,
                                   const std::string& bpf_filter = {});
+// Reads a pcap or pcapng file image from memory (fuzzing, tests); `data` must
+// outlive the source. `name` stands in for the path in messages.
+std::unique_ptr<Source> open_memory(const uint8_t* data, size_t len, const std::string& name,
+                                    std::string& err, const std::string& bpf_filter = {});
 // Opens a live interface with libpcap; nullptr and `err` on failure.
 std::unique_ptr<Source> open_live(const LiveOptions& options, std::string& err);
 
