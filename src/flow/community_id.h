@@ -16,4 +16,10 @@ namespace tapir::flow {
 std::string community_id_v1(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t sport,
                             uint16_t dport, uint16_t seed = 0);
 
+// The same, written into `out` (its capacity is reused, so a recycled flow
+// record computes its ID without allocating). `out` is left empty when the
+// addresses are unset or of different families.
+void community_id_v1(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint16_t sport,
+                     uint16_t dport, uint16_t seed, std::string& out);
+
 }  // namespace tapir::flow

@@ -38,7 +38,11 @@ struct FlowKey {
 // as Community ID does.
 FlowKey make_flow_key(const decode::Packet& p, bool& a_is_src);
 
-uint64_t hash_flow_key(const FlowKey& k);
+// A fast, well-mixed 64-bit hash of a key. The flow table passes a random
+// per-table seed so that an attacker cannot aim many flows at one bucket;
+// the one-argument form uses seed 0 (stable, for tests and tools).
+uint64_t hash_flow_key(const FlowKey& k, uint64_t seed);
+inline uint64_t hash_flow_key(const FlowKey& k) { return hash_flow_key(k, 0); }
 
 enum class EndReason : uint8_t { kUnknown = 0, kIdle, kActive, kFin, kRst, kEvicted, kShutdown };
 

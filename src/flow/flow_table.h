@@ -30,9 +30,18 @@ struct FlowStats {
   uint64_t ended = 0;
   uint64_t evicted = 0;
   uint64_t active = 0;  // current size
+  uint64_t active_timeouts = 0;  // records ended by active_timeout (the flow continues)
+  uint64_t tcp_reused = 0;       // closing TCP flows ended early by a new SYN on the same 5-tuple
+  uint64_t pool_records = 0;     // records allocated so far (never more than max_flows)
 };
 
 // Told about every flow that ends, just before its record is released.
+//
+// For EndReason::kActive the record is *not* released: the observer reports
+// it, then the table resets its counters and times in place and the flow
+// continues in the same record (same address, same key, originator, Community
+// ID, app_analyzer/app_state and streams). Observers must therefore leave
+// app_state and streams alone for kActive; every other reason is final.
 class FlowObserver {
  public:
   virtual ~FlowObserver() = default;

@@ -10,12 +10,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "decode/packet.h"
 #include "flow/flow.h"
 #include "flow/stream.h"
 
 namespace tapir::flow {
+
+struct ReassemblyBudget;
 
 struct ReassemblyConfig {
   size_t max_flow_bytes = 1u << 20;     // out-of-order bytes buffered per direction
@@ -53,6 +56,9 @@ class Reassembler {
  private:
   ReassemblyConfig config_;
   ReassemblyStats stats_;
+  // Bytes buffered across this reassembler's flows; shared with each flow's
+  // TcpStreams so that a flow outliving the reassembler stays safe.
+  std::shared_ptr<ReassemblyBudget> budget_;
   friend class TcpStreams;
 };
 
