@@ -1,0 +1,326 @@
+#include "schema/json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+
+#include "common/ip.h"
+#include "common/time.h"
+#include "tapir/v1/options.pb.h"
+
+namespace tapir::schema {
+
+namespace pb = google::protobuf;
+
+namespace {
+
+// Nesting the writer follows before writing null: Tapir's events are three
+// levels deep; the bound only protects against a hostile recursive schema.
+constexpr int kMaxDepth = 32;
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+template <class T>
+void append_number(T v, std::string& out) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+template <class T>
+void append_float(T v, std::string& out) {
+  if (std::isnan(v)) {
+    out += "\"NaN\"";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  } else {
+    append_number(v, out);
+  }
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+size_t utf8_seq_len(std::string_view s, size_t i) {
+  const auto c = static_cast<uint8_t>(s[i]);
+  size_t n;
+  uint32_t cp;
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    const auto cc = static_cast<uint8_t>(s[i + k]);
+    if ((cc & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+void append_hex(std::string_view raw, std::string& out) {
+  for (char ch : raw) {
+    const auto c = static_cast<uint8_t>(ch);
+    out += kHexDigits[c >> 4];
+    out += kHexDigits[c & 0xf];
+  }
+}
+
+void append_base64(std::string_view raw, std::string& out) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out += '"';
+  size_t i = 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  for (; i + 3 <= raw.size(); i += 3) {
+    const uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (raw.size() - i == 1) {
+    const uint32_t v = p[i] << 16;
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (raw.size() - i == 2) {
+    const uint32_t v = (p[i] << 16) | (p[i + 1] << 8);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  out += '"';
+}
+
+void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::string& out) {
+  const auto fmt = fd->options().GetExtension(v1::format);
+  std::string text;
+  switch (fmt) {
+    case v1::FORMAT_IP: text = ip_bytes_to_string(raw); break;
+    case v1::FORMAT_MAC: text = mac_bytes_to_string(raw); break;
+    case v1::FORMAT_HEX: break;
+    default: append_base64(raw, out); return;
+  }
+  out += '"';
+  if (text.empty()) {
+    append_hex(raw, out);  // wrong length for an address, or FORMAT_HEX
+  } else {
+    out += text;
+  }
+  out += '"';
+}
+
+void append_message(const pb::Message& msg, std::string& out, int depth);
+
+TimeNs timestamp_ns(const pb::Message& ts) {
+  const auto* d = ts.GetDescriptor();
+  const auto* r = ts.GetReflection();
+  const auto* sec = d->FindFieldByNumber(1);
+  const auto* nanos = d->FindFieldByNumber(2);
+  return r->GetInt64(ts, sec) * kNsPerSec + r->GetInt32(ts, nanos);
+}
+
+void append_sub_message(const pb::Message& m, std::string& out, int depth) {
+  if (m.GetDescriptor()->full_name() == "google.protobuf.Timestamp") {
+    out += '"';
+    out += format_rfc3339(timestamp_ns(m));
+    out += '"';
+    return;
+  }
+  append_message(m, out, depth + 1);
+}
+
+void append_enum(const pb::EnumValueDescriptor* ev, int number, std::string& out) {
+  if (ev != nullptr) {
+    out += '"';
+    out += ev->name();
+    out += '"';
+  } else {
+    append_number(number, out);  // a value this build does not know
+  }
+}
+
+// One value of `fd`: the single value, or element `index` of a repeated field.
+void append_value(const pb::Message& msg, const pb::FieldDescriptor* fd, int index,
+                  std::string& out, int depth) {
+  const auto* r = msg.GetReflection();
+  const bool rep = fd->is_repeated();
+  using FD = pb::FieldDescriptor;
+  switch (fd->cpp_type()) {
+    case FD::CPPTYPE_INT32:
+      append_number(rep ? r->GetRepeatedInt32(msg, fd, index) : r->GetInt32(msg, fd), out);
+      break;
+    case FD::CPPTYPE_INT64:
+      append_number(rep ? r->GetRepeatedInt64(msg, fd, index) : r->GetInt64(msg, fd), out);
+      break;
+    case FD::CPPTYPE_UINT32:
+      append_number(rep ? r->GetRepeatedUInt32(msg, fd, index) : r->GetUInt32(msg, fd), out);
+      break;
+    case FD::CPPTYPE_UINT64:
+      append_number(rep ? r->GetRepeatedUInt64(msg, fd, index) : r->GetUInt64(msg, fd), out);
+      break;
+    case FD::CPPTYPE_DOUBLE:
+      append_float(rep ? r->GetRepeatedDouble(msg, fd, index) : r->GetDouble(msg, fd), out);
+      break;
+    case FD::CPPTYPE_FLOAT:
+      append_float(rep ? r->GetRepeatedFloat(msg, fd, index) : r->GetFloat(msg, fd), out);
+      break;
+    case FD::CPPTYPE_BOOL:
+      out += (rep ? r->GetRepeatedBool(msg, fd, index) : r->GetBool(msg, fd)) ? "true" : "false";
+      break;
+    case FD::CPPTYPE_ENUM: {
+      const int n = rep ? r->GetRepeatedEnumValue(msg, fd, index) : r->GetEnumValue(msg, fd);
+      append_enum(fd->enum_type()->FindValueByNumber(n), n, out);
+      break;
+    }
+    case FD::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& s = rep ? r->GetRepeatedStringReference(msg, fd, index, &scratch)
+                                 : r->GetStringReference(msg, fd, &scratch);
+      if (fd->type() == FD::TYPE_BYTES) {
+        append_bytes(fd, s, out);
+      } else {
+        append_json_string(s, out);
+      }
+      break;
+    }
+    case FD::CPPTYPE_MESSAGE:
+      if (depth >= kMaxDepth) {
+        out += "null";
+      } else {
+        append_sub_message(rep ? r->GetRepeatedMessage(msg, fd, index) : r->GetMessage(msg, fd),
+                           out, depth);
+      }
+      break;
+  }
+}
+
+// A map field as a JSON object: keys are always strings in the mapping.
+void append_map(const pb::Message& msg, const pb::FieldDescriptor* fd, std::string& out,
+                int depth) {
+  const auto* r = msg.GetReflection();
+  const int n = r->FieldSize(msg, fd);
+  const auto* key_fd = fd->message_type()->map_key();
+  const auto* val_fd = fd->message_type()->map_value();
+  out += '{';
+  for (int i = 0; i < n; ++i) {
+    const pb::Message& entry = r->GetRepeatedMessage(msg, fd, i);
+    if (i > 0) out += ',';
+    std::string key;
+    append_value(entry, key_fd, -1, key, depth);
+    if (key_fd->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
+      out += key;
+    } else {
+      out += '"';
+      out += key;
+      out += '"';
+    }
+    out += ':';
+    append_value(entry, val_fd, -1, out, depth);
+  }
+  out += '}';
+}
+
+void append_message(const pb::Message& msg, std::string& out, int depth) {
+  std::vector<const pb::FieldDescriptor*> fields;
+  msg.GetReflection()->ListFields(msg, &fields);
+  out += '{';
+  bool first = true;
+  for (const auto* fd : fields) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += fd->name();
+    out += "\":";
+    if (fd->is_map()) {
+      append_map(msg, fd, out, depth);
+    } else if (fd->is_repeated()) {
+      const int n = msg.GetReflection()->FieldSize(msg, fd);
+      out += '[';
+      for (int i = 0; i < n; ++i) {
+        if (i > 0) out += ',';
+        append_value(msg, fd, i, out, depth);
+      }
+      out += ']';
+    } else {
+      append_value(msg, fd, -1, out, depth);
+    }
+  }
+  out += '}';
+}
+
+}  // namespace
+
+void append_json_string(std::string_view s, std::string& out) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      // Runs of plain ASCII are copied at once.
+      size_t j = i + 1;
+      while (j < s.size()) {
+        const auto d = static_cast<uint8_t>(s[j]);
+        if (d < 0x20 || d >= 0x7f || d == '"' || d == '\\') break;
+        ++j;
+      }
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\u00";
+      out += kHexDigits[c >> 4];
+      out += kHexDigits[c & 0xf];
+      ++i;
+      continue;
+    }
+    const size_t n = utf8_seq_len(s, i);
+    if (n == 0) {
+      out += "\\ufffd";
+      ++i;
+    } else {
+      out.append(s.data() + i, n);
+      i += n;
+    }
+  }
+  out += '"';
+}
+
+void append_json(const pb::Message& msg, std::string& out) { append_message(msg, out, 0); }
+
+std::string to_json(const pb::Message& msg) {
+  std::string out;
+  append_json(msg, out);
+  return out;
+}
+
+}  // namespace tapir::schema
