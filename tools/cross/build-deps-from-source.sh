@@ -64,7 +64,7 @@ fi
 if [ ! -f "$libdir/libcrypto.a" ]; then
   d=$(fetch openssl); log "openssl from $d"
   rm -rf "$work/openssl" && cp -r "$d" "$work/openssl"
-  (cd "$work/openssl" && ./Configure "$ossl_target" no-shared no-tests no-docs no-apps no-module \
+  (cd "$work/openssl" && ./Configure "$ossl_target" no-shared no-tests no-module \
      --prefix="$dir/usr" --libdir="lib/$triple" --cross-compile-prefix= >/dev/null &&
    make -j "$jobs" build_libs >/dev/null && make install_dev >/dev/null)
 fi

@@ -1,0 +1,91 @@
+// Every agent with its host facts, when it was last heard from, and its
+// counters, so that loss anywhere (kernel, queue, spool) is visible.
+import { Alert, Box, Card, CardContent, Chip, CircularProgress, Typography } from '@mui/material';
+import { Title } from 'react-admin';
+import { formatValue } from './format';
+import { num, useJson, type Row } from './useApi';
+
+const COUNTERS: Array<[string, string, boolean]> = [
+  ['counters_packets_seen', 'captured', false],
+  ['counters_kernel_drops', 'kernel drops', true],
+  ['counters_if_drops', 'interface drops', true],
+  ['counters_malformed', 'malformed', false],
+  ['counters_events', 'events', false],
+  ['counters_events_exported', 'exported', false],
+  ['counters_spooled', 'spooled', true],
+  ['counters_dropped', 'dropped', true],
+];
+
+// The newest report of each agent.
+export function latestPerAgent(rows: Row[]): Row[] {
+  const seen = new Map<string, Row>();
+  for (const r of rows) {
+    const id = String(r.agent_id ?? '');
+    const prev = seen.get(id);
+    if (!prev || String(r.ts ?? '') > String(prev.ts ?? '')) seen.set(id, r);
+  }
+  return [...seen.values()].sort((a, b) => String(a.agent_id).localeCompare(String(b.agent_id)));
+}
+
+export function Agents() {
+  const state = useJson<Row[]>('/api/v1/agent?_sort=ts&_order=DESC&_start=0&_end=1000');
+  const agents = latestPerAgent(state.data ?? []);
+  return (
+    <Box sx={{ p: 2 }} data-testid="agents">
+      <Title title="Agents" />
+      {state.loading ? (
+        <CircularProgress />
+      ) : state.error ? (
+        <Alert severity="error">{state.error}</Alert>
+      ) : agents.length === 0 ? (
+        <Alert severity="info">No agent has reported yet.</Alert>
+      ) : (
+        <Box sx={{ display: 'grid', gap: 2, gridTemplateColumns: { xs: '1fr', md: '1fr 1fr' } }}>
+          {agents.map((a) => {
+            const lastSeen = Date.parse(String(a.ts ?? ''));
+            const stale = Number.isFinite(lastSeen) && Date.now() - lastSeen > 5 * 60e3;
+            let ifaces: string[] = [];
+            try {
+              const raw = a.interfaces;
+              ifaces = Array.isArray(raw) ? raw.map(String) : raw ? JSON.parse(String(raw)) : [];
+            } catch {
+              ifaces = [String(a.interfaces)];
+            }
+            return (
+              <Card key={String(a.agent_id)} data-testid="agent-card">
+                <CardContent>
+                  <Box sx={{ display: 'flex', alignItems: 'center', gap: 1 }}>
+                    <Typography variant="h6" sx={{ flex: 1 }}>
+                      {String(a.agent_id)}
+                    </Typography>
+                    <Chip size="small" color={stale ? 'warning' : 'success'} label={stale ? 'stale' : 'reporting'} />
+                  </Box>
+                  <Typography variant="body2" color="text.secondary">
+                    {String(a.hostname ?? '')} · {String(a.os ?? '')} · {String(a.arch ?? '')} · tapir {String(a.version ?? '')}
+                  </Typography>
+                  <Typography variant="body2">capturing: {ifaces.join(', ') || '—'}</Typography>
+                  <Typography variant="body2">
+                    last seen {formatValue(a.ts, { type: 'timestamp', name: 'ts' })} · started{' '}
+                    {formatValue(a.start_time, { type: 'timestamp', name: 'start_time' })}
+                  </Typography>
+                  <Box component="table" sx={{ mt: 1, width: '100%', fontSize: 14 }}>
+                    <tbody>
+                      {COUNTERS.map(([k, l, bad]) => (
+                        <tr key={k} data-testid={`counter-${l.replace(/ /g, '-')}`}>
+                          <td>{l}</td>
+                          <td style={{ textAlign: 'right', fontWeight: 600, color: bad && num(a[k]) > 0 ? '#c62828' : undefined }}>
+                            {num(a[k]).toLocaleString()}
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </Box>
+                </CardContent>
+              </Card>
+            );
+          })}
+        </Box>
+      )}
+    </Box>
+  );
+}
