@@ -1,0 +1,556 @@
+#include "analyzers/dns/parser.h"
+
+#include <cstdio>
+
+namespace tapir::analyzers::dns {
+
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+void append_hex(const uint8_t* p, size_t n, std::string& out) {
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHexDigits[p[i] >> 4]);
+    out.push_back(kHexDigits[p[i] & 0xf]);
+  }
+}
+
+void append_decimal_escape(uint8_t c, std::string& out) {
+  char buf[5];
+  std::snprintf(buf, sizeof buf, "\\%03u", static_cast<unsigned>(c));
+  out += buf;
+}
+
+// One label in zone-file presentation form (RFC 1035 5.1).
+void append_label(const uint8_t* p, size_t n, std::string& out) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[i];
+    if (c == '.' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x21 || c > 0x7e) {
+      append_decimal_escape(c, out);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+}
+
+// One <character-string> as a quoted string (RFC 1035 5.1).
+void append_quoted(const uint8_t* p, size_t n, std::string& out) {
+  out.push_back('"');
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[i];
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c > 0x7e) {
+      append_decimal_escape(c, out);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+// Offset of the reader's cursor inside msg, or msg.size() if the reader does
+// not point into msg (never the case for readers built by this parser).
+size_t offset_in(Bytes msg, const ByteReader& r) {
+  const uint8_t* c = r.cur();
+  if (c < msg.data() || c > msg.data() + msg.size()) return msg.size();
+  return static_cast<size_t>(c - msg.data());
+}
+
+// Reads the name at msg[start], whose uncompressed part must end by `limit`.
+// `end` is set to the offset after the name when it is known.
+NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, size_t& end) {
+  NameResult res;
+  out.clear();
+  size_t pos = start;
+  size_t region_end = limit;   // before the first jump: the caller's region
+  size_t segment_start = start;  // where the labels now being walked began
+  bool jumped = false;
+  bool too_long = false;
+  int jumps = 0;
+  size_t wire_len = 1;  // the root label's length byte
+
+  // Each pass either consumes a label (pos moves forward, at most msg.size()
+  // bytes in all per segment) or takes a pointer (at most kMaxPointerJumps).
+  for (;;) {
+    if (pos >= region_end) {
+      res.anomalies.add(Anomaly::kTruncated);
+      return res;
+    }
+    const uint8_t len = msg[pos];
+    const uint8_t kind = len & 0xC0;
+    if (kind == 0xC0) {
+      if (pos + 1 >= region_end) {
+        res.anomalies.add(Anomaly::kTruncated);
+        return res;
+      }
+      const size_t ptr = (static_cast<size_t>(len & 0x3f) << 8) | msg[pos + 1];
+      if (!jumped) {
+        end = pos + 2;
+        res.end_known = true;
+        jumped = true;
+      }
+      if (ptr >= segment_start && ptr <= pos) {
+        // Into the labels just walked (or itself): following it comes back here.
+        if (ptr == pos) res.anomalies.add(Anomaly::kBadPointer);
+        res.anomalies.add(Anomaly::kPointerLoop);
+        return res;
+      }
+      if (ptr > pos) {
+        // Forward pointers are not allowed by RFC 1035 4.1.4 but some servers
+        // send them and resolvers follow them; follow within the message, flag.
+        res.anomalies.add(Anomaly::kBadPointer);
+        if (ptr >= msg.size()) return res;
+      }
+      if (++jumps > kMaxPointerJumps) {
+        res.anomalies.add(Anomaly::kPointerLoop);
+        return res;
+      }
+      pos = ptr;
+      segment_start = ptr;
+      region_end = msg.size();
+      continue;
+    }
+    if (kind != 0) {
+      // 0x40 (extended label, RFC 6891 obsoleted it) and 0x80 (reserved): the
+      // length of what follows is unknown.
+      res.anomalies.add(Anomaly::kBadLabelType);
+      return res;
+    }
+    if (len == 0) {
+      if (!jumped) {
+        end = pos + 1;
+        res.end_known = true;
+      }
+      return res;
+    }
+    if (pos + 1 + len > region_end) {
+      res.anomalies.add(Anomaly::kTruncated);
+      return res;
+    }
+    wire_len += 1u + len;
+    if (!too_long && wire_len > kMaxNameWireLen) {
+      too_long = true;
+      res.anomalies.add(Anomaly::kNameTooLong);
+    }
+    if (too_long) {
+      // Past a pointer the end is known and nothing more will be kept.
+      if (jumped) return res;
+    } else {
+      if (!out.empty()) out.push_back('.');
+      append_label(msg.data() + pos + 1, len, out);
+    }
+    pos += 1u + len;
+  }
+}
+
+bool read_name_in(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an) {
+  NameResult nr = parse_name(msg, r, out);
+  an.merge(nr.anomalies);
+  return nr.end_known;
+}
+
+bool parse_question(Bytes msg, ByteReader& r, Question& q, AnomalySet& an) {
+  if (!read_name_in(msg, r, q.name, an)) return false;
+  if (!r.be16(q.type) || !r.be16(q.klass)) {
+    an.add(Anomaly::kTruncated);
+    return false;
+  }
+  return true;
+}
+
+// Renders a record's data by type; unknown types and data that does not fit
+// its type's layout become hex (the latter flagged).
+void render_rdata(Bytes msg, ByteReader rd, Record& rec, Edns& edns, AnomalySet& an) {
+  bool ok = true;
+  rec.data.clear();
+  switch (rec.type) {
+    case type::kA: ok = parse_rdata_a(rd, rec.data); break;
+    case type::kAaaa: ok = parse_rdata_aaaa(rd, rec.data); break;
+    case type::kNs:
+    case type::kCname:
+    case type::kPtr:
+    case type::kDname: ok = parse_rdata_name(msg, rd, rec.data, an); break;
+    case type::kMx: ok = parse_rdata_mx(msg, rd, rec.data, an); break;
+    case type::kTxt: ok = parse_rdata_txt(rd, rec.data); break;
+    case type::kSoa: ok = parse_rdata_soa(msg, rd, rec.data, an); break;
+    case type::kSrv: ok = parse_rdata_srv(msg, rd, rec.data, an); break;
+    case type::kOpt: {
+      edns.present = true;
+      edns.udp_size = rec.klass;
+      edns.ext_rcode = static_cast<uint8_t>(rec.ttl >> 24);
+      edns.version = static_cast<uint8_t>(rec.ttl >> 16);
+      edns.do_bit = rec.ttl & 0x8000;
+      ok = parse_rdata_opt(rd, edns, rec.data);
+      break;
+    }
+    default: rdata_hex(Bytes(rd.cur(), rd.remaining()), rec.data); return;
+  }
+  if (!ok) {
+    an.add(Anomaly::kBadRdata);
+    rec.data.clear();
+    rdata_hex(Bytes(rd.cur(), rd.remaining()), rec.data);
+  }
+}
+
+bool parse_record(Bytes msg, ByteReader& r, Record& rec, Edns& edns, AnomalySet& an) {
+  if (!read_name_in(msg, r, rec.name, an)) return false;
+  ByteReader rd;
+  if (!r.be16(rec.type) || !r.be16(rec.klass) || !r.be32(rec.ttl) || !r.be16(rec.rdlength) ||
+      !r.sub(rec.rdlength, rd)) {
+    an.add(Anomaly::kTruncated);
+    return false;
+  }
+  render_rdata(msg, rd, rec, edns, an);
+  return true;
+}
+
+// Parses `count` records into `out` (keeping at most kMaxRecordsKept). False
+// when the position was lost and parsing must stop.
+bool parse_section(Bytes msg, ByteReader& r, uint16_t count, std::vector<Record>& out,
+                   Message& m) {
+  Record scratch;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (r.empty()) {
+      m.anomalies.add(Anomaly::kTruncated);
+      return false;
+    }
+    const bool keep = out.size() < kMaxRecordsKept;
+    Record& rec = keep ? out.emplace_back() : scratch;
+    if (!parse_record(msg, r, rec, m.edns, m.anomalies)) {
+      return false;  // the partly read record stays, for what it shows
+    }
+    if (!keep) ++m.records_dropped;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view anomaly_name(Anomaly a) {
+  switch (a) {
+    case Anomaly::kNone: return "none";
+    case Anomaly::kTruncated: return "truncated";
+    case Anomaly::kBadPointer: return "bad_pointer";
+    case Anomaly::kPointerLoop: return "pointer_loop";
+    case Anomaly::kNameTooLong: return "name_too_long";
+    case Anomaly::kInvalidOpcode: return "invalid_opcode";
+    case Anomaly::kBadRdata: return "bad_rdata";
+    case Anomaly::kTrailingBytes: return "trailing_bytes";
+    case Anomaly::kBadLabelType: return "bad_label_type";
+    case Anomaly::kUnsolicitedResponse: return "unsolicited_response";
+    case Anomaly::kDuplicateResponse: return "duplicate_response";
+  }
+  return "unknown";
+}
+
+void Message::clear() {
+  header = {};
+  questions.clear();
+  answers.clear();
+  authorities.clear();
+  additionals.clear();
+  records_dropped = 0;
+  edns.present = false;
+  edns.udp_size = 0;
+  edns.ext_rcode = 0;
+  edns.version = 0;
+  edns.do_bit = false;
+  edns.options.clear();
+  anomalies = {};
+  length = 0;
+}
+
+bool parse_header(ByteReader& r, Header& h) {
+  if (r.remaining() < kHeaderLen) return false;
+  r.be16(h.id);
+  r.be16(h.flags);
+  r.be16(h.qdcount);
+  r.be16(h.ancount);
+  r.be16(h.nscount);
+  r.be16(h.arcount);
+  return true;
+}
+
+NameResult parse_name(Bytes msg, ByteReader& r, std::string& out) {
+  const size_t start = offset_in(msg, r);
+  const size_t limit = start + r.remaining() <= msg.size() ? start + r.remaining() : msg.size();
+  size_t end = start;
+  NameResult res = read_name(msg, start, limit, out, end);
+  if (res.end_known) r.skip(end - start);
+  return res;
+}
+
+bool parse_rdata_a(ByteReader rdata, std::string& out) {
+  if (rdata.remaining() != 4) return false;
+  const uint8_t* p = rdata.cur();
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+  out = buf;
+  return true;
+}
+
+bool parse_rdata_aaaa(ByteReader rdata, std::string& out) {
+  if (rdata.remaining() != 16) return false;
+  // RFC 5952 text: lowercase, leading zeros dropped, longest run (>= 2) of
+  // zero groups compressed to "::", the first such run on a tie.
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i) g[i] = load_be16(rdata.cur() + 2 * i);
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len && j - i >= 2) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  out.clear();
+  char buf[8];
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out.push_back(':');
+    std::snprintf(buf, sizeof buf, "%x", g[i]);
+    out += buf;
+  }
+  return true;
+}
+
+bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+  if (!read_name_in(msg, rdata, out, an)) return false;
+  return rdata.empty();
+}
+
+bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+  uint16_t pref = 0;
+  std::string exchange;
+  if (!rdata.be16(pref) || !read_name_in(msg, rdata, exchange, an) || !rdata.empty()) return false;
+  out = std::to_string(pref) + " " + exchange;
+  return true;
+}
+
+bool parse_rdata_txt(ByteReader rdata, std::string& out) {
+  out.clear();
+  // Each pass consumes at least the length byte.
+  while (!rdata.empty()) {
+    uint8_t n = 0;
+    Bytes s;
+    if (!rdata.u8(n) || !rdata.bytes(n, s)) return false;
+    if (!out.empty()) out.push_back(' ');
+    append_quoted(s.data(), s.size(), out);
+  }
+  return true;
+}
+
+bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+  std::string mname, rname;
+  uint32_t v[5];
+  if (!read_name_in(msg, rdata, mname, an) || !read_name_in(msg, rdata, rname, an)) return false;
+  for (auto& x : v)
+    if (!rdata.be32(x)) return false;
+  if (!rdata.empty()) return false;
+  out = mname + " " + rname;
+  for (uint32_t x : v) out += " " + std::to_string(x);
+  return true;
+}
+
+bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+  uint16_t prio = 0, weight = 0, port = 0;
+  std::string target;
+  if (!rdata.be16(prio) || !rdata.be16(weight) || !rdata.be16(port) ||
+      !read_name_in(msg, rdata, target, an) || !rdata.empty())
+    return false;
+  out = std::to_string(prio) + " " + std::to_string(weight) + " " + std::to_string(port) + " " +
+        target;
+  return true;
+}
+
+bool parse_rdata_opt(ByteReader rdata, Edns& edns, std::string& out) {
+  out.clear();
+  // Each pass consumes at least the 4-byte option header.
+  while (!rdata.empty()) {
+    uint16_t code = 0, len = 0;
+    Bytes val;
+    if (!rdata.be16(code) || !rdata.be16(len) || !rdata.bytes(len, val)) return false;
+    if (!out.empty()) out.push_back(' ');
+    out += std::to_string(code);
+    out.push_back('=');
+    const size_t shown = val.size() < kMaxHexRdata ? val.size() : kMaxHexRdata;
+    append_hex(val.data(), shown, out);
+    if (edns.options.size() < kMaxEdnsOptions) {
+      EdnsOption& o = edns.options.emplace_back();
+      o.code = code;
+      append_hex(val.data(), shown, o.hex);
+    }
+  }
+  return true;
+}
+
+void rdata_hex(Bytes rdata, std::string& out) {
+  const size_t shown = rdata.size() < kMaxHexRdata ? rdata.size() : kMaxHexRdata;
+  append_hex(rdata.data(), shown, out);
+  if (shown < rdata.size()) out += "...";
+}
+
+bool parse_message(Bytes data, Message& m) {
+  m.clear();
+  m.length = data.size();
+  ByteReader r(data);
+  if (!parse_header(r, m.header)) {
+    m.anomalies.add(Anomaly::kTruncated);
+    return false;
+  }
+  if (!opcode_assigned(m.header.opcode())) m.anomalies.add(Anomaly::kInvalidOpcode);
+
+  Question scratch;
+  for (uint32_t i = 0; i < m.header.qdcount; ++i) {
+    if (r.empty()) {
+      m.anomalies.add(Anomaly::kTruncated);
+      return true;
+    }
+    const bool keep = m.questions.size() < kMaxQuestionsKept;
+    Question& q = keep ? m.questions.emplace_back() : scratch;
+    // parse_question records why it stopped (truncated, bad label type).
+    if (!parse_question(data, r, q, m.anomalies)) return true;
+    if (!keep) ++m.records_dropped;
+  }
+  if (!parse_section(data, r, m.header.ancount, m.answers, m) ||
+      !parse_section(data, r, m.header.nscount, m.authorities, m) ||
+      !parse_section(data, r, m.header.arcount, m.additionals, m))
+    return true;
+  if (!r.empty()) m.anomalies.add(Anomaly::kTrailingBytes);
+  return true;
+}
+
+bool looks_like_dns(Bytes data) {
+  // Bounds for "plausible": real queries ask one question (a handful at most)
+  // and no message carries more records than fit in 64 KiB at ~11 bytes each.
+  constexpr uint16_t kMaxPlausibleQuestions = 4;
+  constexpr uint32_t kMaxPlausibleRecords = 6000;
+  ByteReader r(data);
+  Header h;
+  if (!parse_header(r, h)) return false;
+  if (h.qdcount == 0 || h.qdcount > kMaxPlausibleQuestions) return false;
+  if (static_cast<uint32_t>(h.ancount) + h.nscount + h.arcount > kMaxPlausibleRecords) return false;
+  if (!opcode_assigned(h.opcode()) || h.z()) return false;
+  if (!h.qr() && h.rcode() != 0) return false;
+  Question q;
+  AnomalySet an;
+  if (!parse_question(data, r, q, an) || !an.empty()) return false;
+  if (q.type == 0) return false;
+  const uint16_t klass = q.klass & 0x7fff;  // mDNS uses the top bit (unicast response)
+  return klass == 1 || klass == 3 || klass == 4 || klass == 254 || klass == 255;
+}
+
+std::string type_name(uint16_t t) {
+  switch (t) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 3: return "MD";
+    case 4: return "MF";
+    case 5: return "CNAME";
+    case 6: return "SOA";
+    case 7: return "MB";
+    case 8: return "MG";
+    case 9: return "MR";
+    case 10: return "NULL";
+    case 11: return "WKS";
+    case 12: return "PTR";
+    case 13: return "HINFO";
+    case 14: return "MINFO";
+    case 15: return "MX";
+    case 16: return "TXT";
+    case 17: return "RP";
+    case 18: return "AFSDB";
+    case 24: return "SIG";
+    case 25: return "KEY";
+    case 28: return "AAAA";
+    case 29: return "LOC";
+    case 30: return "NXT";
+    case 33: return "SRV";
+    case 35: return "NAPTR";
+    case 36: return "KX";
+    case 37: return "CERT";
+    case 38: return "A6";
+    case 39: return "DNAME";
+    case 41: return "OPT";
+    case 42: return "APL";
+    case 43: return "DS";
+    case 44: return "SSHFP";
+    case 45: return "IPSECKEY";
+    case 46: return "RRSIG";
+    case 47: return "NSEC";
+    case 48: return "DNSKEY";
+    case 49: return "DHCID";
+    case 50: return "NSEC3";
+    case 51: return "NSEC3PARAM";
+    case 52: return "TLSA";
+    case 53: return "SMIMEA";
+    case 55: return "HIP";
+    case 59: return "CDS";
+    case 60: return "CDNSKEY";
+    case 61: return "OPENPGPKEY";
+    case 62: return "CSYNC";
+    case 63: return "ZONEMD";
+    case 64: return "SVCB";
+    case 65: return "HTTPS";
+    case 99: return "SPF";
+    case 249: return "TKEY";
+    case 250: return "TSIG";
+    case 251: return "IXFR";
+    case 252: return "AXFR";
+    case 253: return "MAILB";
+    case 254: return "MAILA";
+    case 255: return "ANY";
+    case 256: return "URI";
+    case 257: return "CAA";
+    case 32768: return "TA";
+    case 32769: return "DLV";
+    default: return "TYPE" + std::to_string(t);
+  }
+}
+
+std::string rcode_name(uint16_t rc) {
+  switch (rc) {
+    case 0: return "NOERROR";
+    case 1: return "FORMERR";
+    case 2: return "SERVFAIL";
+    case 3: return "NXDOMAIN";
+    case 4: return "NOTIMP";
+    case 5: return "REFUSED";
+    case 6: return "YXDOMAIN";
+    case 7: return "YXRRSET";
+    case 8: return "NXRRSET";
+    case 9: return "NOTAUTH";
+    case 10: return "NOTZONE";
+    case 11: return "DSOTYPENI";
+    case 16: return "BADVERS";
+    case 17: return "BADKEY";
+    case 18: return "BADTIME";
+    case 19: return "BADMODE";
+    case 20: return "BADNAME";
+    case 21: return "BADALG";
+    case 22: return "BADTRUNC";
+    case 23: return "BADCOOKIE";
+    default: return "RCODE" + std::to_string(rc);
+  }
+}
+
+bool opcode_assigned(uint8_t opcode) {
+  return opcode == 0 || opcode == 1 || opcode == 2 || opcode == 4 || opcode == 5 || opcode == 6;
+}
+
+}  // namespace tapir::analyzers::dns
