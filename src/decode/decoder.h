@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -60,10 +61,16 @@ class Decoder {
 
   const DecodeStats& stats() const { return stats_; }
 
+  // Fragment reassembly state: buffer bytes held (stays within
+  // DecoderConfig::max_frag_bytes) and datagrams in progress.
+  size_t fragment_memory() const;
+  size_t fragments_pending() const;
+
  private:
   DecoderConfig config_;
   DecodeStats stats_;
   std::unique_ptr<FragmentReassembler> frags_;
+  TimeNs last_expire_ = 0;
 };
 
 }  // namespace tapir::decode
