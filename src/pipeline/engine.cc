@@ -5,15 +5,7 @@
 
 #include "analyzers/event_util.h"
 #include "flow/stream.h"
-
-#if __has_include("pipeline/flow_event.h")
 #include "pipeline/flow_event.h"
-#else
-// The agreed interface of pipeline/flow_event.h, until that file lands.
-namespace tapir::pipeline {
-void fill_flow_event(const flow::FlowRecord& f, v1::Flow& out, uint32_t sampling_rate);
-}  // namespace tapir::pipeline
-#endif
 
 namespace tapir::pipeline {
 
@@ -244,7 +236,9 @@ void Engine::Impl::end_flow(flow::FlowRecord& f) {
   sink.commit(e);
 }
 
-void Engine::on_flow_end(flow::FlowRecord& f) { impl_->end_flow(f); }
+void Engine::on_flow_end(flow::FlowRecord& f) {
+  if (impl_) impl_->end_flow(f);
+}
 
 void Engine::finish() {
   Impl& m = *impl_;
