@@ -117,6 +117,14 @@ void add_columns(const CommentPool& comments, const pb::Descriptor* m, const std
     const auto* f = m->field(i);
     path.push_back(f);
     std::string name = prefix.empty() ? f->name() : prefix + "_" + f->name();
+    // A field named like an extra column (Agent.agent_id) is the same fact;
+    // the extra column, filled from the authenticated stream, wins.
+    bool taken = false;
+    for (const auto& c : out) taken |= c.source != ColSource::kField && c.name == name;
+    if (taken) {
+      path.pop_back();
+      continue;
+    }
     std::string desc = comments.field(f);
     if (!parent_desc.empty()) desc = parent_desc + " " + desc;
     bool flatten = !f->is_repeated() && f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&

@@ -1,0 +1,53 @@
+#include "collector/metrics.h"
+
+#include <cstdio>
+
+namespace tapir::collector {
+
+void Metrics::observe_commit(double seconds) {
+  size_t i = 0;
+  while (i < kLatencyBounds.size() && seconds > kLatencyBounds[i]) ++i;
+  latency_buckets[i].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+std::string Metrics::prometheus() const {
+  std::string out;
+  auto counter = [&out](const char* name, const char* help, uint64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  auto gauge = [&out](const char* name, const char* help, int64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " gauge\n" + name +
+           " " + std::to_string(v) + "\n";
+  };
+  counter("tapir_collector_batches_total", "Batches received from agents.", batches_in.load());
+  counter("tapir_collector_events_total", "Events stored.", events_in.load());
+  counter("tapir_collector_dedup_hits_total", "Resent batches that were already stored.",
+          dedup_hits.load());
+  counter("tapir_collector_commits_total", "Store transactions committed.", commits.load());
+  counter("tapir_collector_store_errors_total", "Store transactions that failed.",
+          store_errors.load());
+  counter("tapir_collector_auth_failures_total", "Agent streams refused.", auth_failures.load());
+  counter("tapir_collector_retention_deleted_total", "Rows deleted by retention.",
+          retention_deleted.load());
+  gauge("tapir_collector_streams", "Agent streams open.", streams_active.load());
+  gauge("tapir_collector_queue_depth", "Batches waiting for the store writer.", queue_depth.load());
+  const char* h = "tapir_collector_commit_seconds";
+  out += std::string("# HELP ") + h + " Store commit latency.\n# TYPE " + h + " histogram\n";
+  uint64_t cum = 0;
+  for (size_t i = 0; i < kLatencyBounds.size(); ++i) {
+    cum += latency_buckets[i].load();
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", kLatencyBounds[i]);
+    out += std::string(h) + "_bucket{le=\"" + le + "\"} " + std::to_string(cum) + "\n";
+  }
+  cum += latency_buckets[kLatencyBounds.size()].load();
+  out += std::string(h) + "_bucket{le=\"+Inf\"} " + std::to_string(cum) + "\n";
+  char sum[32];
+  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(latency_sum_us.load()) / 1e6);
+  out += std::string(h) + "_sum " + sum + "\n" + h + "_count " + std::to_string(cum) + "\n";
+  return out;
+}
+
+}  // namespace tapir::collector
