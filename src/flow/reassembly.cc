@@ -296,7 +296,9 @@ void Reassembler::on_segment(FlowRecord& flow, Direction dir, const decode::Pack
 }
 
 void Reassembler::on_flow_end(FlowRecord& flow, StreamConsumer& consumer) {
-  if (!flow.streams) return;
+  // An active-timeout report is not an end: the record continues in place
+  // (see FlowObserver), and so do its streams.
+  if (!flow.streams || flow.end_reason == EndReason::kActive) return;
   TcpStreams& st = *flow.streams;
   ReassemblyOps ops{config_, stats_, st, consumer};
   for (int di = 0; di < 2; ++di) {

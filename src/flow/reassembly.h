@@ -48,7 +48,8 @@ class Reassembler {
   void on_segment(FlowRecord& flow, Direction dir, const decode::Packet& p,
                   StreamConsumer& consumer);
   // Delivers what can be delivered, reports remaining holes, and ends both
-  // directions; called when the flow ends.
+  // directions; called when the flow ends. Does nothing for an
+  // EndReason::kActive report, after which the flow continues.
   void on_flow_end(FlowRecord& flow, StreamConsumer& consumer);
 
   const ReassemblyStats& stats() const { return stats_; }
