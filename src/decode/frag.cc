@@ -101,8 +101,10 @@ FragOutcome FragmentReassembler::add(const FragmentIn& f, DecodeStats& stats, By
   expire(f.ts, stats);
   uint64_t end64 = uint64_t{f.offset} + f.len;
   size_t hdr_room = f.version == 4 ? f.hdr_len : 0;  // IPv4 total length includes the header
-  if (f.len == 0 || end64 + hdr_room > kMaxPayload || (f.more && f.len % kBlock != 0) ||
-      f.offset % kBlock != 0) {
+  // Non-final fragments should be multiples of 8 bytes long, but Zeek and
+  // Wireshark reassemble them anyway: so do we (the odd tail is not marked
+  // as received, so a later fragment fills it).
+  if (f.len == 0 || end64 + hdr_room > kMaxPayload || f.offset % kBlock != 0) {
     return FragOutcome::kBad;
   }
   auto end = static_cast<uint32_t>(end64);
@@ -111,9 +113,16 @@ FragOutcome FragmentReassembler::add(const FragmentIn& f, DecodeStats& stats, By
     s = allocate(f, stats);
     if (s == nullptr) return FragOutcome::kDropped;
   }
-  // A last fragment fixes the length; anything beyond it contradicts it.
-  if ((s->total_known && end > s->total) || (!f.more && s->total_known && end != s->total) ||
-      (!f.more && s->max_end > end)) {
+  // A last fragment fixes the length. A later fragment reaching past it is
+  // cut at that length (as Zeek and Wireshark do) and counted as an
+  // inconsistency; a second, different last fragment is rejected.
+  bool conflict = false;
+  if (s->total_known && end > s->total && f.more) {
+    if (f.offset >= s->total) return FragOutcome::kBad;
+    end = s->total;
+    conflict = true;
+  }
+  if ((!f.more && s->total_known && end != s->total) || (!f.more && s->max_end > end)) {
     return FragOutcome::kBad;
   }
   if (!reserve(*s, end)) {
@@ -133,7 +142,6 @@ FragOutcome FragmentReassembler::add(const FragmentIn& f, DecodeStats& stats, By
   if (s->data.size() < end) s->data.resize(end);
   s->max_end = std::max(s->max_end, end);
   // First wins: copy only blocks not yet present; compare the others.
-  bool conflict = false;
   for (uint32_t b = f.offset / kBlock; b * kBlock < end; ++b) {
     uint32_t from = b * kBlock;
     uint32_t to = std::min(from + kBlock, end);
@@ -143,8 +151,10 @@ FragOutcome FragmentReassembler::add(const FragmentIn& f, DecodeStats& stats, By
       continue;
     }
     std::memcpy(s->data.data() + from, src, to - from);
-    set(*s, b);
-    ++s->blocks_have;
+    if (to - from == kBlock || (s->total_known && to == s->total)) {
+      set(*s, b);
+      ++s->blocks_have;
+    }
   }
   if (conflict) ++stats.errors[static_cast<size_t>(DecodeError::kFragmentOverlap)];
   if (!s->total_known || s->hdr_len == 0 ||
