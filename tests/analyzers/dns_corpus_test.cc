@@ -92,9 +92,14 @@ void compare_query(const std::map<std::string, std::string>& row, const v1::Dns&
   EXPECT_EQ(join(qn, ","), row.at("dns.qry.name"));
   EXPECT_EQ(join(qt, ","), row.at("dns.qry.type"));
   // The query's own records are not kept in the event, but its OPT shows as EDNS.
+  // (An OPT may announce size 0, as tcpdump/dnssec frame 5 does, so only the
+  // absence is checked.)
   const auto types = split(row.at("dns.resp.type"), ",");
   const bool opt = std::find(types.begin(), types.end(), "41") != types.end();
-  EXPECT_EQ(d.edns_udp_size() != 0, opt);
+  if (!opt) {
+    EXPECT_EQ(d.edns_udp_size(), 0u);
+    EXPECT_FALSE(d.edns_do());
+  }
 }
 
 void compare_response(const std::map<std::string, std::string>& row, const v1::Dns& d) {
@@ -180,6 +185,26 @@ const TsharkCase kTsharkCases[] = {
 // tcpdump/dns_fwdptr is compared in dns_parser_test (its one message is a
 // response on port 500 -> 53 flood of 64259 announced questions).
 
+// Deliberate differences from tshark: rows Tapir does not turn into DNS
+// transactions, by capture and frame, with the reason.
+struct SkippedRow {
+  const char* pcap;
+  int frame;
+  const char* reason;
+};
+const SkippedRow kSkippedRows[] = {
+    {"zeek/tunnels__gre-sample/gre-sample.pcap", 34,
+     "the query is quoted inside an ICMP error; tshark dissects quoted packets, Tapir reports the "
+     "ICMP error (orig_dst, orig_ip_proto) and does not count quoted bytes as DNS traffic"},
+    {"zeek/tunnels__gre-sample/gre-sample.pcap", 36, "as frame 34: DNS quoted in an ICMP error"},
+};
+
+bool skipped(const char* pcap, int frame) {
+  for (const auto& s : kSkippedRows)
+    if (std::string(s.pcap) == pcap && s.frame == frame) return true;
+  return false;
+}
+
 class DnsVsTshark : public ::testing::TestWithParam<TsharkCase> {};
 
 TEST_P(DnsVsTshark, EveryMessageMatches) {
@@ -196,6 +221,7 @@ TEST_P(DnsVsTshark, EveryMessageMatches) {
   size_t rows = 0;
   for (const auto& row : table.rows) {
     if (row.at("dns.id").empty()) continue;  // tshark saw no DNS header in this frame
+    if (skipped(c.pcap, std::stoi(row.at("frame")))) continue;
     ++rows;
     SCOPED_TRACE(std::string(c.pcap) + " frame " + row.at("frame"));
     const bool resp = row.at("dns.flags.response") == "1";
@@ -274,9 +300,10 @@ TEST(DnsTransactions, DuplicateResponseFlagged) {
 }
 
 TEST(DnsTransactions, UnansweredQueriesEmittedAtEnd) {
-  // gre-sample: four queries for www.gleeble.org, no response (tshark rows 33-36).
+  // gre-sample: two queries for www.gleeble.org (tshark frames 33, 35), no
+  // response; frames 34 and 36 are ICMP errors quoting them (kSkippedRows).
   const auto ev = run_dns("zeek/tunnels__gre-sample/gre-sample.pcap");
-  ASSERT_EQ(ev.size(), 4u);
+  ASSERT_EQ(ev.size(), 2u);
   for (const auto& d : ev) {
     EXPECT_TRUE(d.has_query());
     EXPECT_FALSE(d.has_response());

@@ -263,6 +263,7 @@ bool DnsAnalyzer::claim(const PacketView& v) {
     return port == kPortDns || port == kPortMdns || port == kPortLlmnr;
   };
   const bool by_port = dns_port(p.src_port) || dns_port(p.dst_port);
+  if (!by_port && (p.src_port == kPortNetbiosNs || p.dst_port == kPortNetbiosNs)) return false;
   const Bytes payload(p.payload, p.payload_len);
   bool ok = false;
   if (p.is_udp()) {

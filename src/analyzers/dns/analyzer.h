@@ -22,6 +22,10 @@ namespace tapir::analyzers::dns {
 constexpr uint16_t kPortDns = 53;
 constexpr uint16_t kPortMdns = 5353;
 constexpr uint16_t kPortLlmnr = 5355;
+// NetBIOS name service (RFC 1002) shares DNS's wire format, so sniffing
+// would take it for DNS; it is a different protocol with its own name
+// encoding and is left unclaimed.
+constexpr uint16_t kPortNetbiosNs = 137;
 // A query unanswered this long (capture time) is emitted without response.
 // Zeek's dns_session_timeout is 10 s too; resolvers retry well before that.
 constexpr TimeNs kQueryTimeout = 10 * kNsPerSec;
