@@ -28,9 +28,11 @@ constexpr size_t kMaxRecordLen = (1u << 14) + 256;
 constexpr size_t kRecordHeaderLen = 5;
 constexpr size_t kHandshakeHeaderLen = 4;
 // A handshake message we reassemble across records. Certificate chains are the
-// biggest thing we read: real chains stay well below 64 KiB, and a message
-// larger than this is skipped (counted as an anomaly) rather than buffered.
-constexpr size_t kMaxHandshakeMessage = 128u * 1024;
+// biggest thing we read: most stay below 16 KiB, but certificates with
+// thousands of SANs exist (Zeek's fragmented-handshake trace carries a 340 KB
+// leaf). The buffer lives only until the handshake ends; a message larger
+// than this is skipped (counted as an anomaly) rather than buffered.
+constexpr size_t kMaxHandshakeMessage = 1024u * 1024;
 // List lengths kept from one hello. A ClientHello fits in 64 KiB, so this only
 // bounds what one event can carry; the 2-byte cipher list holds at most 32767.
 constexpr size_t kMaxListItems = 512;
