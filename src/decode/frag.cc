@@ -84,12 +84,24 @@ bool FragmentReassembler::reserve(Slot& s, uint32_t end) {
   want = std::max<size_t>(want, end);
   size_t extra = want - s.data.capacity();
   if (memory_ + extra > config_.max_frag_bytes) {
-    // Idle buffers go first; only then is the bound really hit.
+    // Idle buffers go first, then the oldest datagrams in progress (as the
+    // table-full case does), so that a flood of large offsets cannot lock
+    // newer datagrams out. Bounded: each pass frees one slot or stops.
     for (Slot& other : slots_) {
       if (!other.used && other.data.capacity() > 0) free_capacity(other);
       if (memory_ + extra <= config_.max_frag_bytes) break;
     }
-    if (memory_ + extra > config_.max_frag_bytes) return false;
+    while (memory_ + extra > config_.max_frag_bytes) {
+      Slot* oldest = nullptr;
+      for (Slot& other : slots_) {
+        if (&other == &s || !other.used || other.data.capacity() == 0) continue;
+        if (oldest == nullptr || other.first_seen < oldest->first_seen) oldest = &other;
+      }
+      if (oldest == nullptr) return false;  // this datagram alone is over the bound
+      release(*oldest);
+      free_capacity(*oldest);
+      ++evicted_;
+    }
   }
   size_t before = s.data.capacity();
   s.data.reserve(want);
@@ -125,7 +137,11 @@ FragOutcome FragmentReassembler::add(const FragmentIn& f, DecodeStats& stats, By
   if ((!f.more && s->total_known && end != s->total) || (!f.more && s->max_end > end)) {
     return FragOutcome::kBad;
   }
-  if (!reserve(*s, end)) {
+  evicted_ = 0;
+  bool reserved = reserve(*s, end);
+  stats.frag_expired += evicted_;
+  stats.errors[static_cast<size_t>(DecodeError::kFragmentLimit)] += evicted_;
+  if (!reserved) {
     release(*s);
     ++stats.frag_expired;
     ++stats.errors[static_cast<size_t>(DecodeError::kFragmentLimit)];

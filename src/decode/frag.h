@@ -1,8 +1,9 @@
 // Bounded IPv4/IPv6 fragment reassembly. Internal to the decoder.
 //
 // Memory is bounded by DecoderConfig: at most max_frag_datagrams datagrams in
-// progress (the oldest is evicted to make room) and at most max_frag_bytes of
-// buffer capacity in total (a datagram that would exceed it is dropped).
+// progress and at most max_frag_bytes of buffer capacity in total; either
+// bound evicts the oldest datagrams to make room (a datagram that alone would
+// exceed the byte bound is dropped).
 // Overlaps are resolved first-wins: bytes already received are never
 // overwritten, and a later fragment carrying different bytes is counted.
 #pragma once
@@ -88,6 +89,7 @@ class FragmentReassembler {
   std::vector<Slot> slots_;
   size_t active_ = 0;
   size_t memory_ = 0;
+  uint64_t evicted_ = 0;  // datagrams evicted by the last reserve()
   std::vector<uint8_t> out_;  // the last rebuilt datagram
 };
 
