@@ -49,6 +49,7 @@ const FlagSpec kFlags[] = {
     {"--batch-delay-ms", "export.batch_delay_ms", Kind::kInt, "Oldest event in a batch waits at most this long"},
     {"--queue-batches", "export.queue_batches", Kind::kInt, "Batches kept in memory before spooling to disk"},
     {"--report-interval", "export.report_interval_s", Kind::kInt, "Seconds between Agent status events (0: only on connect)"},
+    {"--drain", "export.drain_s", Kind::kInt, "Seconds to wait at exit for the collector to acknowledge (rest stays spooled)"},
     {"--spool-dir", "spool.dir", Kind::kString, "Spool directory (unacknowledged batches; sequence counter)"},
     {"--spool-max-bytes", "spool.max_bytes", Kind::kInt, "Spool size bound in bytes"},
     {"--spool-max-batches", "spool.max_batches", Kind::kInt, "Spool bound in batch files"},
@@ -68,8 +69,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       m[key.substr(0, dot)].insert(key.substr(dot + 1));
     }
     m["collector"].insert("token");
-    m["export"].insert({"queue_bytes", "max_in_flight", "backoff_initial_ms", "backoff_max_ms",
-                        "drain_s"});
+    m["export"].insert({"queue_bytes", "max_in_flight", "backoff_initial_ms", "backoff_max_ms"});
     m["spool"].insert("fsync");
     return m;
   }();
