@@ -42,7 +42,7 @@ struct Options {
   std::string out = "-";
   std::string format = "json";
   std::string types;
-  std::vector<std::string> analyzers;
+  std::string analyzers;
   std::string filter;
   uint32_t packet_sampling = 0;
   std::string flow_timeout;
@@ -212,7 +212,12 @@ int run_decode(const Options& o) {
   }
   if (o.max_flows > 0) cfg.flow.max_flows = o.max_flows;
   cfg.packet_sampling = o.packet_sampling;
-  cfg.analyzers = o.analyzers;
+  for (size_t pos = 0; pos < o.analyzers.size();) {
+    size_t comma = o.analyzers.find(',', pos);
+    if (comma == std::string::npos) comma = o.analyzers.size();
+    if (comma > pos) cfg.analyzers.push_back(o.analyzers.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
 
   exporter::EventTypes types;
   if (!exporter::parse_event_types(o.types, types, err)) {
@@ -296,8 +301,7 @@ const RegisterCommand kRegister{Command{[](CLI::App& app) -> std::function<int()
   sub->add_option("--types", o->types,
                   "Event types to write, comma-separated (" + exporter::event_type_names() +
                       "; default all)");
-  sub->add_option("--analyzers", o->analyzers, "Analyzers to run, comma-separated (default all)")
-      ->delimiter(',');
+  sub->add_option("--analyzers", o->analyzers, "Analyzers to run, comma-separated (default all)");
   sub->add_flag("--list-analyzers", o->list_analyzers, "List the analyzers and exit");
   sub->add_option("--filter", o->filter, "BPF filter applied to every file");
   sub->add_option("--packet-sampling", o->packet_sampling,
