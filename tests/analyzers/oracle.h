@@ -88,6 +88,74 @@ inline std::vector<Frame> read_pcap(const std::string& path, std::string& err) {
   return frames;
 }
 
+// Offset of the transport header, the IP protocol and the end of the IP
+// datagram (Ethernet padding excluded) of an untunnelled Ethernet (+VLAN) /
+// IPv4|IPv6 frame, or false.
+inline bool l4_offset(const Frame& f, size_t& off, uint8_t& proto, size_t& end) {
+  if (f.linktype != DLT_EN10MB) return false;
+  ByteReader r(f.data.data(), f.data.size());
+  uint16_t et = 0;
+  if (!r.skip(12) || !r.be16(et)) return false;
+  for (int i = 0; i < 4 && (et == 0x8100 || et == 0x88a8); ++i)
+    if (!r.skip(2) || !r.be16(et)) return false;
+  const size_t ip = r.pos();
+  if (et == 0x0800) {
+    uint8_t vihl = 0;
+    if (!r.u8(vihl) || (vihl & 0xf) < 5 || f.data.size() < ip + 20) return false;
+    proto = f.data[ip + 9];
+    off = ip + (vihl & 0xf) * 4u;
+    end = ip + load_be16(&f.data[ip + 2]);
+  } else if (et == 0x86dd) {
+    if (f.data.size() < ip + 40) return false;
+    proto = f.data[ip + 6];
+    off = ip + 40;
+    end = off + load_be16(&f.data[ip + 4]);
+  } else {
+    return false;
+  }
+  if (end > f.data.size()) end = f.data.size();
+  return off <= end;
+}
+
+inline bool l4_offset(const Frame& f, size_t& off, uint8_t& proto) {
+  size_t end = 0;
+  return l4_offset(f, off, proto, end);
+}
+
+// The TCP payload of an untunnelled frame, or false.
+inline bool tcp_payload(const Frame& f, Bytes& payload, uint16_t& sport, uint16_t& dport) {
+  size_t off = 0, end = 0;
+  uint8_t proto = 0;
+  if (!l4_offset(f, off, proto, end) || proto != 6 || end < off + 20) return false;
+  sport = load_be16(&f.data[off]);
+  dport = load_be16(&f.data[off + 2]);
+  const size_t hl = (f.data[off + 12] >> 4) * 4u;
+  if (hl < 20 || off + hl > end) return false;
+  payload = Bytes(f.data.data() + off + hl, end - off - hl);
+  return true;
+}
+
+// Writes frames to a pcap file (Ethernet), for tests that build captures.
+inline bool write_pcap(const std::string& path, const std::vector<Frame>& frames) {
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
+  if (!dead) return false;
+  pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
+  if (!d) {
+    pcap_close(dead);
+    return false;
+  }
+  for (const auto& f : frames) {
+    pcap_pkthdr h{};
+    h.ts.tv_sec = static_cast<time_t>(f.ts_us / 1000000);
+    h.ts.tv_usec = static_cast<suseconds_t>(f.ts_us % 1000000);
+    h.caplen = h.len = static_cast<bpf_u_int32>(f.data.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data.data());
+  }
+  pcap_dump_close(d);
+  pcap_close(dead);
+  return true;
+}
+
 // The UDP payload of an untunnelled Ethernet (+VLAN) / IPv4|IPv6 / UDP frame,
 // or false. Deliberately minimal: enough to hand DNS messages to the parser.
 inline bool udp_payload(const Frame& f, Bytes& payload, uint16_t& sport, uint16_t& dport) {
