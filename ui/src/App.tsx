@@ -65,7 +65,8 @@ export function App() {
 
   const resources = useMemo(() => {
     const all = schema?.resources ?? [];
-    return [...all].sort((a, b) => (ORDER.indexOf(a.name) + 99) % 100 - (ORDER.indexOf(b.name) + 99) % 100);
+    const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+    return [...all].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
   }, [schema]);
 
   if (tokenSeen && !schema && !error) {

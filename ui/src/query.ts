@@ -27,8 +27,9 @@ function filterValue(key: string, value: unknown): string | null {
   if (Array.isArray(value)) return value.length ? value.map(String).join(',') : null;
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (key.endsWith('_like') && typeof value === 'string' && !/[%_]/.test(value)) {
-    return `%${value}%`;
+  // The API's LIKE wildcard is '*'; a plain text filter means "contains".
+  if (key.endsWith('_like') && typeof value === 'string' && !value.includes('*')) {
+    return `*${value}*`;
   }
   return String(value);
 }

@@ -49,11 +49,12 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
 const page = await context.newPage();
-page.setDefaultTimeout(20000);
+page.setDefaultTimeout(45000);
+page.setDefaultNavigationTimeout(60000);
 const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
 async function signIn(p, tok) {
-  await p.goto(`${base}/#/login`);
+  await p.goto(`${base}/#/login`, { waitUntil: 'domcontentloaded' });
   await p.fill('input[name="token"]', tok);
   await p.click('button[type="submit"]');
 }
@@ -99,7 +100,7 @@ await check('sign-in with a valid token shows the dashboard with charts', async 
 });
 
 await check('DNS list filters by name', async () => {
-  const { body } = await api('/api/v1/dns?_sort=ts&_order=ASC&_start=0&_end=1&query_like=%25.%25');
+  const { body } = await api('/api/v1/dns?_sort=ts&_order=ASC&_start=0&_end=1&query_like=*.*');
   assert(body.length, 'no DNS events with a name');
   const name = body[0].query;
   const expected = (await api(`/api/v1/dns?query_eq=${encodeURIComponent(name)}&_start=0&_end=1`)).total;
@@ -110,7 +111,7 @@ await check('DNS list filters by name', async () => {
   await page.getByLabel(/^query contains$/i).fill(name);
   await page.waitForFunction(() => !document.querySelector('.MuiLinearProgress-root'));
   await page.waitForTimeout(1200);
-  const likeTotal = (await api(`/api/v1/dns?query_like=${encodeURIComponent(`%${name}%`)}&_start=0&_end=1`)).total;
+  const likeTotal = (await api(`/api/v1/dns?query_like=${encodeURIComponent(`*${name}*`)}&_start=0&_end=1`)).total;
   const shown = await listTotal(page);
   assert(shown === likeTotal, `UI shows ${shown}, API says ${likeTotal}`);
   assert(likeTotal >= expected, 'like total below exact total');
@@ -126,7 +127,7 @@ await check('DNS list filters by rcode', async () => {
   const pick = rows.find((r) => r.rcode_name !== 'NOERROR') ?? rows[0];
   await page.goto(`${base}/#/dns?filter=${encodeURIComponent(JSON.stringify({ rcode_name_like: pick.rcode_name }))}`);
   const shown = await listTotal(page);
-  const api_total = (await api(`/api/v1/dns?rcode_name_like=${encodeURIComponent(`%${pick.rcode_name}%`)}&_start=0&_end=1`)).total;
+  const api_total = (await api(`/api/v1/dns?rcode_name_like=${encodeURIComponent(`*${pick.rcode_name}*`)}&_start=0&_end=1`)).total;
   assert(shown === api_total, `UI ${shown} vs API ${api_total}`);
   const texts = await rowsText(page);
   assert(texts.every((t) => t.includes(pick.rcode_name)), 'row with another rcode');
@@ -152,7 +153,7 @@ await check('sorting and paging of the flow list follow the API', async () => {
 });
 
 await check('a flow detail shows its DNS and TLS events', async () => {
-  const tls = (await api('/api/v1/tls?_start=0&_end=1&community_id_like=1%3A%25')).body[0];
+  const tls = (await api('/api/v1/tls?_start=0&_end=1&community_id_like=1%3A*')).body[0];
   assert(tls, 'no TLS event with a community id');
   const flows = (await api(`/api/v1/flow?community_id_eq=${encodeURIComponent(tls.community_id)}&_start=0&_end=1`)).body;
   assert(flows.length, 'TLS event without its flow');
@@ -161,7 +162,7 @@ await check('a flow detail shows its DNS and TLS events', async () => {
   await related.waitFor();
   await related.getByText(String(tls.sni || tls.dst_ip)).first().waitFor();
   await shot('flow-detail-tls');
-  const dns = (await api('/api/v1/dns?_start=0&_end=1&community_id_like=1%3A%25')).body[0];
+  const dns = (await api('/api/v1/dns?_start=0&_end=1&community_id_like=1%3A*')).body[0];
   assert(dns, 'no DNS event with a community id');
   const dflows = (await api(`/api/v1/flow?community_id_eq=${encodeURIComponent(dns.community_id)}&_start=0&_end=1`)).body;
   assert(dflows.length, 'DNS event without its flow');

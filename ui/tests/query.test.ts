@@ -36,8 +36,8 @@ describe('listQuery', () => {
     expect(q.has('rcode_name_eq')).toBe(false);
   });
   it('wraps a plain like filter in wildcards but keeps explicit patterns', () => {
-    expect(listQuery({ filter: { query_like: 'example' } }).get('query_like')).toBe('%example%');
-    expect(listQuery({ filter: { query_like: 'www.%' } }).get('query_like')).toBe('www.%');
+    expect(listQuery({ filter: { query_like: 'example' } }).get('query_like')).toBe('*example*');
+    expect(listQuery({ filter: { query_like: 'www.*' } }).get('query_like')).toBe('www.*');
   });
   it('joins arrays for _in and formats dates and booleans', () => {
     const q = listQuery({
