@@ -227,9 +227,10 @@ struct Difference {
   const char* why;
 };
 constexpr Difference kDifferences[] = {
-    {"zeek/ipv4__fragmented-1", "udp", "164.1.123.163", 123, "",
-     "the first fragment arrives twice with sizes that disagree; the decoder refuses the "
-     "datagram (Zeek too: fragment_size_inconsistency), tshark shows the repeat as UDP"},
+    {"zeek/ipv4__fragmented-1", "udp", "164.1.123.163", 123, "orig ip 184; ",
+     "fragments overlapping with inconsistent sizes (Zeek: fragment_size_inconsistency), "
+     "clipped and reassembled by the decoder: tshark counts the IP length of the frame that "
+     "completed reassembly (324), Tapir the reassembled datagram (184)"},
     {"zeek/ipv6-fragmented-dns", "udp", "2001:470:1f11:81f:d138:5f55:6d4:1fe2", 51851,
      "resp ip 3278; ",
      "reassembled IPv6 response: tshark counts the IP length of the last fragment only (422), "
