@@ -329,9 +329,14 @@ TEST(DnsTransactions, TcpMessagesOnOneConnection) {
 
 // Malformed captures: flagged, nothing lost, no crash.
 TEST(DnsMalformed, InvalidOpcodeFlagged) {
-  // Suricata's test.yaml expects both messages logged with opcode 9.
+  // Suricata's test.yaml expects both messages logged (id 1, opcode 9,
+  // suricata.io, server 2.2.2.2:53).
   const auto ev = run_dns("suricata-verify/dns__dns-invalid-opcode/input.pcap");
   ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].trans_id(), 1u);
+  EXPECT_EQ(ev[0].query(), "suricata.io");
+  EXPECT_EQ(ip_text(ev[0].dst().ip()), "2.2.2.2");
+  EXPECT_EQ(ev[0].dst().port(), 53u);
   EXPECT_EQ(ev[0].opcode(), 9u);
   EXPECT_TRUE(ev[0].has_query() && ev[0].has_response());
   EXPECT_TRUE(has_anomaly(ev[0], v1::DNS_INVALID_OPCODE));
@@ -361,6 +366,76 @@ TEST(DnsMalformed, TcpdumpForwardPointerFloodSurvives) {
   EXPECT_TRUE(has_anomaly(ev[0], v1::DNS_INVALID_OPCODE));
   EXPECT_TRUE(has_anomaly(ev[0], v1::DNS_BAD_LABEL_TYPE));
   EXPECT_LE(ev[0].questions_size(), static_cast<int>(kMaxQuestionsKept));
+}
+
+// ---- Suricata test.yaml DNS checks (values copied from the expected files) --
+
+TEST(DnsVsSuricata, NxdomainSoaAuthority) {
+  // dns-eve-v2-udp-nxdomain-soa: rcode NXDOMAIN, authorities[0] oisf.net SOA
+  // ttl 899, mname ns-110.awsdns-13.com, rname awsdns-hostmaster.amazon.com,
+  // serial 1, refresh 7200, retry 900, expire 1209600, minimum 86400.
+  const auto ev = run_dns("suricata-verify/dns-eve-v2-udp-nxdomain-soa/dns-udp-nxdomain-soa.pcap");
+  ASSERT_EQ(ev.size(), 1u);
+  const v1::Dns& d = ev[0];
+  EXPECT_EQ(d.rcode_name(), "NXDOMAIN");
+  ASSERT_GE(d.authorities_size(), 1);
+  EXPECT_EQ(d.authorities(0).name(), "oisf.net");
+  EXPECT_EQ(d.authorities(0).type(), type::kSoa);
+  EXPECT_EQ(d.authorities(0).ttl(), 899u);
+  EXPECT_EQ(d.authorities(0).data(),
+            "ns-110.awsdns-13.com awsdns-hostmaster.amazon.com 1 7200 900 1209600 86400");
+}
+
+TEST(DnsVsSuricata, TxtAndAResponses) {
+  // dns__dns-udp-eve-txt: request 28243 google.com TXT from 10.16.1.11:52345
+  // to 10.16.1.1:53; response 39372 with answers[0] textsecure-service-ca.
+  // whispersystems.org A 34.197.178.240 ttl 5, flags 8180 (qr rd ra), NOERROR.
+  const auto ev = run_dns("suricata-verify/dns__dns-udp-eve-txt/input.pcap");
+  ASSERT_EQ(ev.size(), 2u);
+  const v1::Dns& txt = ev[0];
+  EXPECT_EQ(txt.trans_id(), 28243u);
+  EXPECT_EQ(txt.query(), "google.com");
+  EXPECT_EQ(txt.qtype_name(), "TXT");
+  EXPECT_EQ(ip_text(txt.src().ip()), "10.16.1.11");
+  EXPECT_EQ(txt.src().port(), 52345u);
+  EXPECT_EQ(ip_text(txt.dst().ip()), "10.16.1.1");
+  EXPECT_EQ(txt.dst().port(), 53u);
+  const v1::Dns& a = ev[1];
+  EXPECT_EQ(a.trans_id(), 39372u);
+  EXPECT_EQ(a.src().port(), 60922u);
+  ASSERT_EQ(a.answers_size(), 1);
+  EXPECT_EQ(a.answers(0).name(), "textsecure-service-ca.whispersystems.org");
+  EXPECT_EQ(a.answers(0).data(), "34.197.178.240");
+  EXPECT_EQ(a.answers(0).ttl(), 5u);
+  EXPECT_TRUE(a.rd());
+  EXPECT_TRUE(a.ra());
+  EXPECT_FALSE(a.aa());
+  EXPECT_EQ(a.rcode_name(), "NOERROR");
+}
+
+TEST(DnsVsSuricata, AnswerOnlyAaaa) {
+  // dns__dns-udp-eve-log-answer-only: the AAAA response has one answer, AAAA.
+  const auto ev =
+      run_dns("suricata-verify/dns__dns-udp-eve-log-answer-only/dns-udp-google.com-a-aaaa-mx.pcap");
+  ASSERT_EQ(ev.size(), 3u);
+  int aaaa = 0;
+  for (const auto& d : ev) {
+    if (d.qtype_name() != "AAAA") continue;
+    ++aaaa;
+    ASSERT_EQ(d.answers_size(), 1);
+    EXPECT_EQ(d.answers(0).type(), type::kAaaa);
+  }
+  EXPECT_EQ(aaaa, 1);
+}
+
+TEST(DnsVsSuricata, TcpRequestAndResponse) {
+  // dns__dns-tcp-www-google-com: one request 10.16.1.11 -> 8.8.4.4 and one response.
+  const auto ev = run_dns("suricata-verify/dns__dns-tcp-www-google-com/dns.pcap");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ip_text(ev[0].src().ip()), "10.16.1.11");
+  EXPECT_EQ(ip_text(ev[0].dst().ip()), "8.8.4.4");
+  EXPECT_TRUE(ev[0].has_query() && ev[0].has_response());
+  EXPECT_EQ(ev[0].ip_proto(), 6u);
 }
 
 TEST(DnsMalformed, CorruptCaptureDecoded) {
