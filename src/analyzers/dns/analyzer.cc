@@ -71,30 +71,33 @@ void DnsFlowState::on_message(flow::Direction dir, Bytes data, TimeNs ts) {
   // Without a header there is nothing to pair or report.
   if (!parse_message(data, scratch_)) return;
   if (!scratch_.header.qr()) {
-    if (pending_.size() >= kMaxPendingPerFlow) {
-      emit(&pending_.front(), nullptr, dir, 0, {});
-      pending_.pop_front();
+    if (live_ >= kMaxPendingPerFlow) {
+      emit(&pending_[0], nullptr, dir, 0, {});
+      remove_pending(0);
     }
-    PendingQuery& q = pending_.emplace_back();
+    if (live_ == pending_.size()) pending_.emplace_back();
+    PendingQuery& q = pending_[live_++];
     q.ts = ts;
     q.dir = dir;
-    std::swap(q.msg, scratch_);
+    std::swap(q.msg, scratch_);  // scratch_ takes the spare's buffers
     owner_->track(this);
     return;
   }
-  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    if (it->dir != dir && answers(it->msg, scratch_)) {
-      emit(&*it, &scratch_, dir, ts, {});
+  for (size_t i = 0; i < live_; ++i) {
+    PendingQuery& q = pending_[i];
+    if (q.dir != dir && answers(q.msg, scratch_)) {
+      emit(&q, &scratch_, dir, ts, {});
       remember_answered(scratch_);
-      pending_.erase(it);
-      if (pending_.empty()) owner_->untrack(this);
+      remove_pending(i);
+      if (live_ == 0) owner_->untrack(this);
       return;
     }
   }
   AnomalySet extra;
   const Question* q = scratch_.questions.empty() ? nullptr : &scratch_.questions[0];
   bool duplicate = false;
-  for (const Answered& a : answered_) {
+  for (size_t i = 0; i < answered_count_; ++i) {
+    const Answered& a = answered_[i];
     if (a.id == scratch_.header.id &&
         (q == nullptr || (a.qtype == q->type && same_name(a.qname, q->name)))) {
       duplicate = true;
@@ -106,10 +109,20 @@ void DnsFlowState::on_message(flow::Direction dir, Bytes data, TimeNs ts) {
   if (!duplicate) remember_answered(scratch_);
 }
 
+void DnsFlowState::remove_pending(size_t i) {
+  std::rotate(pending_.begin() + static_cast<std::ptrdiff_t>(i),
+              pending_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+              pending_.begin() + static_cast<std::ptrdiff_t>(live_));
+  --live_;
+}
+
 void DnsFlowState::remember_answered(const Message& resp) {
-  if (answered_.size() >= kMaxAnsweredRemembered) answered_.pop_front();
-  Answered& a = answered_.emplace_back();
+  Answered& a = answered_[answered_next_];
+  answered_next_ = (answered_next_ + 1) % answered_.size();
+  if (answered_count_ < answered_.size()) ++answered_count_;
   a.id = resp.header.id;
+  a.qtype = 0;
+  a.qname.clear();
   if (!resp.questions.empty()) {
     a.qtype = resp.questions[0].type;
     a.qname = resp.questions[0].name;
@@ -162,23 +175,16 @@ void DnsFlowState::on_stream_gap(flow::Direction dir, uint64_t /*len*/) {
 }
 
 void DnsFlowState::expire(TimeNs before) {
-  while (!pending_.empty() && (before == 0 || pending_.front().ts < before)) {
-    emit(&pending_.front(), nullptr, pending_.front().dir, 0, {});
-    pending_.pop_front();
-  }
-  // Queries are appended in capture order, so the rest are younger; but a
-  // flood of out-of-order timestamps must not keep old ones forever either.
-  if (before != 0) {
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      if (it->ts < before) {
-        emit(&*it, nullptr, it->dir, 0, {});
-        it = pending_.erase(it);
-      } else {
-        ++it;
-      }
+  // Oldest first; timestamps out of capture order are handled by scanning all.
+  for (size_t i = 0; i < live_;) {
+    if (before == 0 || pending_[i].ts < before) {
+      emit(&pending_[i], nullptr, pending_[i].dir, 0, {});
+      remove_pending(i);
+    } else {
+      ++i;
     }
   }
-  if (pending_.empty() && owner_ != nullptr) owner_->untrack(this);
+  if (live_ == 0 && owner_ != nullptr) owner_->untrack(this);
 }
 
 void DnsFlowState::emit(const PendingQuery* pq, const Message* r, flow::Direction rdir,

@@ -6,7 +6,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -63,7 +63,7 @@ class DnsFlowState : public flow::FlowAppState, public flow::StreamConsumer {
 
   // Emits queries older than `before` (all if before == 0) as unanswered.
   void expire(TimeNs before);
-  bool has_pending() const { return !pending_.empty(); }
+  bool has_pending() const { return live_ != 0; }
   void detach() { owner_ = nullptr; }
 
  private:
@@ -77,11 +77,20 @@ class DnsFlowState : public flow::FlowAppState, public flow::StreamConsumer {
   void emit(const PendingQuery* q, const Message* resp, flow::Direction rdir, TimeNs rts,
             AnomalySet extra);
   void remember_answered(const Message& resp);
+  // Removes pending_[i], keeping the order of the rest; the slot (and its
+  // buffers) goes to the spare end for reuse.
+  void remove_pending(size_t i);
 
   DnsAnalyzer* owner_;
   flow::FlowRecord* flow_;
-  std::deque<PendingQuery> pending_;
-  std::deque<Answered> answered_;
+  // Outstanding queries, oldest first, in pending_[0, live_); slots past
+  // live_ are spares whose buffers the next queries reuse.
+  std::vector<PendingQuery> pending_;
+  size_t live_ = 0;
+  // Ring of the last kMaxAnsweredRemembered answered questions.
+  std::array<Answered, kMaxAnsweredRemembered> answered_;
+  size_t answered_count_ = 0;
+  size_t answered_next_ = 0;
   Message scratch_;
   // TCP: bytes of an incomplete message per direction, and whether a gap
   // lost the framing (the rest of that direction is then ignored).

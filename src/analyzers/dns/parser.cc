@@ -9,16 +9,38 @@ namespace {
 constexpr char kHexDigits[] = "0123456789abcdef";
 
 void append_hex(const uint8_t* p, size_t n, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + 2 * n);
+  char* o = out.data() + at;
   for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHexDigits[p[i] >> 4]);
-    out.push_back(kHexDigits[p[i] & 0xf]);
+    o[2 * i] = kHexDigits[p[i] >> 4];
+    o[2 * i + 1] = kHexDigits[p[i] & 0xf];
   }
 }
 
+void append_uint(uint32_t v, std::string& out) {
+  char buf[10];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) out.push_back(buf[--n]);
+}
+
 void append_decimal_escape(uint8_t c, std::string& out) {
-  char buf[5];
-  std::snprintf(buf, sizeof buf, "\\%03u", static_cast<unsigned>(c));
-  out += buf;
+  out.push_back('\\');
+  out.push_back(static_cast<char>('0' + c / 100));
+  out.push_back(static_cast<char>('0' + c / 10 % 10));
+  out.push_back(static_cast<char>('0' + c % 10));
+}
+
+// A slot of `v` to fill: reused if present (keeping its strings' capacity),
+// appended otherwise. parse_message trims the vectors to what was used.
+template <class T>
+T& next_slot(std::vector<T>& v, size_t& used) {
+  if (used == v.size()) v.emplace_back();
+  return v[used++];
 }
 
 // One label in zone-file presentation form (RFC 1035 5.1).
@@ -63,9 +85,12 @@ size_t offset_in(Bytes msg, const ByteReader& r) {
 
 // Reads the name at msg[start], whose uncompressed part must end by `limit`.
 // `end` is set to the offset after the name when it is known.
-NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, size_t& end) {
+// With `append`, the name is added to what `out` holds.
+NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, size_t& end,
+                     bool append = false) {
   NameResult res;
-  out.clear();
+  if (!append) out.clear();
+  const size_t base = out.size();
   size_t pos = start;
   size_t region_end = limit;   // before the first jump: the caller's region
   size_t segment_start = start;  // where the labels now being walked began
@@ -141,17 +166,27 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
       // Past a pointer the end is known and nothing more will be kept.
       if (jumped) return res;
     } else {
-      if (!out.empty()) out.push_back('.');
+      if (out.size() > base) out.push_back('.');
       append_label(msg.data() + pos + 1, len, out);
     }
     pos += 1u + len;
   }
 }
 
-bool read_name_in(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an) {
-  NameResult nr = parse_name(msg, r, out);
+// Reads a name at the reader's position, appended to `out`.
+bool append_name(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an) {
+  const size_t start = offset_in(msg, r);
+  const size_t limit = start + r.remaining() <= msg.size() ? start + r.remaining() : msg.size();
+  size_t end = start;
+  NameResult nr = read_name(msg, start, limit, out, end, true);
+  if (nr.end_known) r.skip(end - start);
   an.merge(nr.anomalies);
   return nr.end_known;
+}
+
+bool read_name_in(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an) {
+  out.clear();
+  return append_name(msg, r, out, an);
 }
 
 bool parse_question(Bytes msg, ByteReader& r, Question& q, AnomalySet& an) {
@@ -212,15 +247,14 @@ bool parse_record(Bytes msg, ByteReader& r, Record& rec, Edns& edns, AnomalySet&
 // Parses `count` records into `out` (keeping at most kMaxRecordsKept). False
 // when the position was lost and parsing must stop.
 bool parse_section(Bytes msg, ByteReader& r, uint16_t count, std::vector<Record>& out,
-                   Message& m) {
-  Record scratch;
+                   size_t& used, Record& scratch, Message& m) {
   for (uint32_t i = 0; i < count; ++i) {
     if (r.empty()) {
       m.anomalies.add(Anomaly::kTruncated);
       return false;
     }
-    const bool keep = out.size() < kMaxRecordsKept;
-    Record& rec = keep ? out.emplace_back() : scratch;
+    const bool keep = used < kMaxRecordsKept;
+    Record& rec = keep ? next_slot(out, used) : scratch;
     if (!parse_record(msg, r, rec, m.edns, m.anomalies)) {
       return false;  // the partly read record stays, for what it shows
     }
@@ -288,9 +322,11 @@ NameResult parse_name(Bytes msg, ByteReader& r, std::string& out) {
 bool parse_rdata_a(ByteReader rdata, std::string& out) {
   if (rdata.remaining() != 4) return false;
   const uint8_t* p = rdata.cur();
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
-  out = buf;
+  out.clear();
+  for (int i = 0; i < 4; ++i) {
+    if (i) out.push_back('.');
+    append_uint(p[i], out);
+  }
   return true;
 }
 
@@ -315,7 +351,6 @@ bool parse_rdata_aaaa(ByteReader rdata, std::string& out) {
     i = j;
   }
   out.clear();
-  char buf[8];
   for (int i = 0; i < 8; ++i) {
     if (i == best) {
       out += "::";
@@ -323,8 +358,14 @@ bool parse_rdata_aaaa(ByteReader rdata, std::string& out) {
       continue;
     }
     if (!out.empty() && out.back() != ':') out.push_back(':');
-    std::snprintf(buf, sizeof buf, "%x", g[i]);
-    out += buf;
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const int d = (g[i] >> shift) & 0xf;
+      if (d != 0 || started || shift == 0) {
+        out.push_back(kHexDigits[d]);
+        started = true;
+      }
+    }
   }
   return true;
 }
@@ -336,10 +377,11 @@ bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet&
 
 bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
   uint16_t pref = 0;
-  std::string exchange;
-  if (!rdata.be16(pref) || !read_name_in(msg, rdata, exchange, an) || !rdata.empty()) return false;
-  out = std::to_string(pref) + " " + exchange;
-  return true;
+  if (!rdata.be16(pref)) return false;
+  out.clear();
+  append_uint(pref, out);
+  out.push_back(' ');
+  return append_name(msg, rdata, out, an) && rdata.empty();
 }
 
 bool parse_rdata_txt(ByteReader rdata, std::string& out) {
@@ -356,46 +398,54 @@ bool parse_rdata_txt(ByteReader rdata, std::string& out) {
 }
 
 bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
-  std::string mname, rname;
-  uint32_t v[5];
-  if (!read_name_in(msg, rdata, mname, an) || !read_name_in(msg, rdata, rname, an)) return false;
-  for (auto& x : v)
+  out.clear();
+  if (!append_name(msg, rdata, out, an)) return false;
+  out.push_back(' ');
+  if (!append_name(msg, rdata, out, an)) return false;
+  for (int i = 0; i < 5; ++i) {  // serial refresh retry expire minimum
+    uint32_t x = 0;
     if (!rdata.be32(x)) return false;
-  if (!rdata.empty()) return false;
-  out = mname + " " + rname;
-  for (uint32_t x : v) out += " " + std::to_string(x);
-  return true;
+    out.push_back(' ');
+    append_uint(x, out);
+  }
+  return rdata.empty();
 }
 
 bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
   uint16_t prio = 0, weight = 0, port = 0;
-  std::string target;
-  if (!rdata.be16(prio) || !rdata.be16(weight) || !rdata.be16(port) ||
-      !read_name_in(msg, rdata, target, an) || !rdata.empty())
-    return false;
-  out = std::to_string(prio) + " " + std::to_string(weight) + " " + std::to_string(port) + " " +
-        target;
-  return true;
+  if (!rdata.be16(prio) || !rdata.be16(weight) || !rdata.be16(port)) return false;
+  out.clear();
+  for (uint16_t x : {prio, weight, port}) {
+    append_uint(x, out);
+    out.push_back(' ');
+  }
+  return append_name(msg, rdata, out, an) && rdata.empty();
 }
 
 bool parse_rdata_opt(ByteReader rdata, Edns& edns, std::string& out) {
   out.clear();
+  size_t used = 0;
   // Each pass consumes at least the 4-byte option header.
   while (!rdata.empty()) {
     uint16_t code = 0, len = 0;
     Bytes val;
-    if (!rdata.be16(code) || !rdata.be16(len) || !rdata.bytes(len, val)) return false;
+    if (!rdata.be16(code) || !rdata.be16(len) || !rdata.bytes(len, val)) {
+      edns.options.resize(used);
+      return false;
+    }
     if (!out.empty()) out.push_back(' ');
-    out += std::to_string(code);
+    append_uint(code, out);
     out.push_back('=');
     const size_t shown = val.size() < kMaxHexRdata ? val.size() : kMaxHexRdata;
     append_hex(val.data(), shown, out);
-    if (edns.options.size() < kMaxEdnsOptions) {
-      EdnsOption& o = edns.options.emplace_back();
+    if (used < kMaxEdnsOptions) {
+      EdnsOption& o = next_slot(edns.options, used);
       o.code = code;
+      o.hex.clear();
       append_hex(val.data(), shown, o.hex);
     }
   }
+  edns.options.resize(used);
   return true;
 }
 
@@ -405,34 +455,62 @@ void rdata_hex(Bytes rdata, std::string& out) {
   if (shown < rdata.size()) out += "...";
 }
 
-bool parse_message(Bytes data, Message& m) {
-  m.clear();
-  m.length = data.size();
-  ByteReader r(data);
-  if (!parse_header(r, m.header)) {
-    m.anomalies.add(Anomaly::kTruncated);
-    return false;
-  }
-  if (!opcode_assigned(m.header.opcode())) m.anomalies.add(Anomaly::kInvalidOpcode);
+namespace {
 
-  Question scratch;
+// Slots of the message's vectors filled by this parse.
+struct Used {
+  size_t questions = 0, answers = 0, authorities = 0, additionals = 0;
+};
+
+// Questions and the three record sections; false where parsing stopped.
+bool parse_body(Bytes data, ByteReader& r, Message& m, Used& u) {
+  Question qscratch;  // for questions past kMaxQuestionsKept
+  Record rscratch;    // for records past kMaxRecordsKept
   for (uint32_t i = 0; i < m.header.qdcount; ++i) {
     if (r.empty()) {
       m.anomalies.add(Anomaly::kTruncated);
-      return true;
+      return false;
     }
-    const bool keep = m.questions.size() < kMaxQuestionsKept;
-    Question& q = keep ? m.questions.emplace_back() : scratch;
+    const bool keep = u.questions < kMaxQuestionsKept;
+    Question& q = keep ? next_slot(m.questions, u.questions) : qscratch;
     // parse_question records why it stopped (truncated, bad label type).
-    if (!parse_question(data, r, q, m.anomalies)) return true;
+    if (!parse_question(data, r, q, m.anomalies)) return false;
     if (!keep) ++m.records_dropped;
   }
-  if (!parse_section(data, r, m.header.ancount, m.answers, m) ||
-      !parse_section(data, r, m.header.nscount, m.authorities, m) ||
-      !parse_section(data, r, m.header.arcount, m.additionals, m))
-    return true;
-  if (!r.empty()) m.anomalies.add(Anomaly::kTrailingBytes);
-  return true;
+  return parse_section(data, r, m.header.ancount, m.answers, u.answers, rscratch, m) &&
+         parse_section(data, r, m.header.nscount, m.authorities, u.authorities, rscratch, m) &&
+         parse_section(data, r, m.header.arcount, m.additionals, u.additionals, rscratch, m);
+}
+
+}  // namespace
+
+bool parse_message(Bytes data, Message& m) {
+  // Scalars reset; the vectors keep their elements so that a reused Message
+  // parses a stream of similar messages without allocating.
+  m.header = {};
+  m.records_dropped = 0;
+  m.edns.present = false;
+  m.edns.udp_size = 0;
+  m.edns.ext_rcode = 0;
+  m.edns.version = 0;
+  m.edns.do_bit = false;
+  m.anomalies = {};
+  m.length = data.size();
+  Used u;
+  ByteReader r(data);
+  const bool has_header = parse_header(r, m.header);
+  if (!has_header) {
+    m.anomalies.add(Anomaly::kTruncated);
+  } else {
+    if (!opcode_assigned(m.header.opcode())) m.anomalies.add(Anomaly::kInvalidOpcode);
+    if (parse_body(data, r, m, u) && !r.empty()) m.anomalies.add(Anomaly::kTrailingBytes);
+  }
+  m.questions.resize(u.questions);
+  m.answers.resize(u.answers);
+  m.authorities.resize(u.authorities);
+  m.additionals.resize(u.additionals);
+  if (!m.edns.present) m.edns.options.clear();
+  return has_header;
 }
 
 bool looks_like_dns(Bytes data) {
