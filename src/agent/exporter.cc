@@ -194,6 +194,7 @@ struct Exporter::Impl {
         forget_locked(victim);
         if (dropped_self) break;
         if (victim < i) --i;
+        if (mem_batches <= max_batches && mem_bytes <= max_bytes) break;  // room in memory again
         if (spool->files().empty()) break;
       }
       if (dropped_self) continue;
@@ -279,7 +280,7 @@ struct Exporter::Impl {
       report = need_report;
       need_report = false;
     }
-    if (report) self.submit(make_report());
+    if (report && reporter) self.submit(make_report());
     auto stream = stub->Export(&context);
     bool broken = false;
     bool first_ack = true;
@@ -307,7 +308,7 @@ struct Exporter::Impl {
         auto ready = [&] {
           return stopping || broken || (sent < backlog.size() && sent < cfg.max_in_flight);
         };
-        if (cfg.report_interval.count() > 0) {
+        if (cfg.report_interval.count() > 0 && reporter) {
           if (!cv.wait_until(lk, next_report, ready)) periodic = true;
         } else {
           cv.wait(lk, ready);
@@ -356,8 +357,15 @@ struct Exporter::Impl {
       if (acked) need_report = true;
       if (stopping) return acked;
     }
-    if (!status.ok())
-      log_failure(std::string(code_name(status.error_code())) + ": " + status.error_message());
+    if (!status.ok()) {
+      std::string msg = std::string(code_name(status.error_code())) + ": " + status.error_message();
+      // gRPC reports a refused handshake as a closed socket; say what to check.
+      if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !cfg.transport.insecure)
+        msg += " (if the collector is up, TLS was refused: tls.cert must be signed by the CA the "
+               "collector trusts and be unexpired, tls.ca must have signed the collector's "
+               "certificate, and the collector name must be in its certificate)";
+      log_failure(msg);
+    }
     else
       log_failure("stream closed by the collector");
     return acked;
@@ -498,6 +506,8 @@ void Exporter::submit(OwnedBatch b) {
 
 void Exporter::stop(std::chrono::milliseconds drain) {
   Impl& m = *impl_;
+  // A last status report with the final counters, when there is time to send it.
+  if (m.thread.joinable() && drain.count() > 0 && m.reporter) submit(m.make_report());
   {
     std::unique_lock lk(m.mu);
     if (m.thread.joinable())

@@ -259,8 +259,8 @@ void Spool::remove(uint64_t sequence) {
 
 uint64_t Spool::load_next_sequence() const {
   std::string text;
-  if (!read_file(config_.dir + "/" + kSequenceFile, text)) return 1;
-  uint64_t v = std::strtoull(text.c_str(), nullptr, 10);
+  uint64_t v = 1;
+  if (read_file(config_.dir + "/" + kSequenceFile, text)) v = std::strtoull(text.c_str(), nullptr, 10);
   // Never hand out a number at or below one still in the spool.
   if (!files_.empty()) v = std::max(v, files_.back().sequence + 1);
   return std::max<uint64_t>(v, 1);
