@@ -145,6 +145,15 @@ TEST_F(GenWorkload, SameSeedSameBytes) {
   EXPECT_EQ(read_summary(dir_ / "a.tsv")["packets"], 5000u);
 }
 
+// samples/mixed.pcap is documented as rebuilt byte for byte by this command.
+TEST_F(GenWorkload, BundledSampleIsReproducible) {
+  fs::path out = dir_ / "sample.pcap";
+  CmdResult r = run(std::string(TAPIR_GEN_WORKLOAD) +
+                    " --packets 500 --seed 1 --flows 24 --out " + out.string());
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(sha256_file(out), sha256_file(fs::path(TAPIR_SOURCE_DIR) / "samples/mixed.pcap"));
+}
+
 TEST_F(GenWorkload, ExactFrameCountEvenForTinyCaptures) {
   for (int frames : {1, 2, 7, 1000}) {
     std::string name = "n";
