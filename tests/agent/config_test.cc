@@ -120,3 +120,20 @@ TEST(AgentConfig, FlagsOverrideTheFile) {
 
 }  // namespace
 }  // namespace tapir::agent
+
+namespace tapir::agent {
+namespace {
+
+TEST(AgentConfig, ShippedExampleParses) {
+  std::string text = test::read_all(std::string(TAPIR_SOURCE_DIR) + "/deploy/config/agent.yaml");
+  ASSERT_FALSE(text.empty());
+  AgentConfig c;
+  std::string err;
+  ASSERT_TRUE(parse_config_yaml(text, c, err)) << err;
+  EXPECT_EQ(c.id, "web-01");
+  EXPECT_EQ(c.user, "tapir");
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9464");
+}
+
+}  // namespace
+}  // namespace tapir::agent
