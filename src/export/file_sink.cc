@@ -15,6 +15,9 @@ namespace {
 // Output is handed to the OS in chunks of about this size: large enough that
 // the system-call cost vanishes, small enough to stay in cache.
 constexpr size_t kWriteChunk = 1u << 20;
+// Events built in the arena before it is reset; a few hundred keep it within
+// a few hundred kilobytes even for large TLS events.
+constexpr uint32_t kEventsPerArena = 256;
 
 const google::protobuf::OneofDescriptor* body_oneof() {
   return v1::Event::descriptor()->FindOneofByName("body");
@@ -87,8 +90,14 @@ bool FileSink::wants(v1::Event::BodyCase type) const {
 }
 
 v1::Event* FileSink::begin() {
-  event_.Clear();
-  return &event_;
+  // The previous event was committed (the EventSink contract), so nothing
+  // points into the arena any more.
+  if (++arena_events_ >= kEventsPerArena) {
+    arena_.Reset();
+    arena_events_ = 0;
+  }
+  event_ = google::protobuf::Arena::CreateMessage<v1::Event>(&arena_);
+  return event_;
 }
 
 void FileSink::commit(v1::Event* event) {

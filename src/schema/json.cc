@@ -110,20 +110,39 @@ void append_base64(std::string_view raw, std::string& out) {
   out += '"';
 }
 
+// IPv4 and MAC text are written here directly: they are in nearly every
+// event, and printf-style formatting was a tenth of a decode's CPU time.
+void append_ipv4(const uint8_t* p, std::string& out) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) out += '.';
+    append_number(static_cast<unsigned>(p[i]), out);
+  }
+}
+
+void append_mac(const uint8_t* p, std::string& out) {
+  for (int i = 0; i < 6; ++i) {
+    if (i > 0) out += ':';
+    out += kHexDigits[p[i] >> 4];
+    out += kHexDigits[p[i] & 0xf];
+  }
+}
+
 void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::string& out) {
   const auto fmt = fd->options().GetExtension(v1::format);
-  std::string text;
-  switch (fmt) {
-    case v1::FORMAT_IP: text = ip_bytes_to_string(raw); break;
-    case v1::FORMAT_MAC: text = mac_bytes_to_string(raw); break;
-    case v1::FORMAT_HEX: break;
-    default: append_base64(raw, out); return;
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  if (fmt == v1::FORMAT_DEFAULT) {
+    append_base64(raw, out);
+    return;
   }
   out += '"';
-  if (text.empty()) {
-    append_hex(raw, out);  // wrong length for an address, or FORMAT_HEX
+  if (fmt == v1::FORMAT_IP && raw.size() == 4) {
+    append_ipv4(p, out);
+  } else if (fmt == v1::FORMAT_IP && raw.size() == 16) {
+    out += ip_bytes_to_string(raw);
+  } else if (fmt == v1::FORMAT_MAC && raw.size() == 6) {
+    append_mac(p, out);
   } else {
-    out += text;
+    append_hex(raw, out);  // FORMAT_HEX, or an address of the wrong length
   }
   out += '"';
 }
