@@ -26,4 +26,6 @@ trap 'rm -rf "$WORK"' EXIT
 "$BUILD/apps/tapir/tapir" decode "$WORK/w.pcap" --format pb -o "$WORK/events.pb" -q
 [ -s "$WORK/events.pb" ] || { echo "wire_size: tapir decode wrote no events" >&2; exit 1; }
 "$BUILD/bench/wire/tapir-bench-wire" "$WORK/events.pb" --pcap "$WORK/w.pcap" --batch "$BATCH" \
-  | column -t -s $'\t'
+  >"$WORK/wire.tsv"
+grep -v '^#' "$WORK/wire.tsv" | column -t -s $'\t'
+grep '^#' "$WORK/wire.tsv"
