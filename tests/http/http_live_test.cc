@@ -42,7 +42,8 @@ class HttpLive : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     cap_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    // A failed test keeps its capture and logs for a look.
+    if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
   }
   std::string path(const std::string& f) const { return (dir_ / f).string(); }
   std::string url(const std::string& p) const {
@@ -52,6 +53,7 @@ class HttpLive : public ::testing::Test {
   std::vector<v1::Http> finish() {
     cap_->stop();
     server_->stop();
+    EXPECT_FALSE(cap_->dropped()) << "capture incomplete: " << read_file(path("tcpdump.log"));
     std::string err;
     auto events = testing::run_engine(path("cap.pcap"), {"http"}, &err);
     EXPECT_EQ(err, "");

@@ -35,7 +35,8 @@ class TlsLive : public ::testing::Test {
     run({"openssl", "x509", "-in", path("cert.pem"), "-outform", "DER", "-out", path("cert.der")});
   }
   void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    // A failed test keeps its capture and logs for a look.
+    if (!dir_.empty() && !HasFailure()) std::filesystem::remove_all(dir_);
   }
   std::string path(const std::string& f) const { return (dir_ / f).string(); }
 
