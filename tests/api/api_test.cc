@@ -360,3 +360,41 @@ TEST_F(Api, QueryCommandPrintsWhatTheApiHas) {
 
 }  // namespace
 }  // namespace tapir
+
+namespace tapir {
+namespace {
+
+// The same API over HTTPS with the collector's certificate; a client that
+// does not trust the CA is refused at the handshake.
+TEST(ApiHttps, ServesOverTlsWithTheCollectorCertificate) {
+  std::string dir = testing::temp_dir("api-https");
+  auto certs = testing::Certs::make(dir);
+  testing::CollectorProcess c(dir + "/h.db", {"--insecure", "--api-cert", certs.cert("server"), "--api-key",
+                                              certs.key("server")});
+  ASSERT_TRUE(c.start()) << c.output();
+  EXPECT_NE(c.output().find("API on https://"), std::string::npos) << c.output();
+  int st = 0;
+  std::string token = testing::trim(testing::sh(std::string(TAPIR_BINARY_DIR "/apps/tapir/tapir token create --db ") +
+                                                dir + "/h.db --name t", &st));
+  ASSERT_EQ(st, 0);
+  ASSERT_TRUE(testing::send_batches(testing::agent_channel(c.grpc_target(), nullptr, ""),
+                                    {testing::flow_batch("agent-1", 1, 0, 30)})
+                  .status.ok());
+  httplib::SSLClient cli("localhost", c.api_port);
+  cli.set_ca_cert_path(certs.ca().c_str());
+  cli.enable_server_certificate_verification(true);
+  cli.set_bearer_token_auth(token.c_str());
+  // The certificate names localhost; the API listens on 127.0.0.1.
+  auto r = cli.Get("/api/v1/flow?dst_port_eq=443&_fields=id");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("X-Total-Count"),
+            testing::sqlite(dir + "/h.db", "SELECT COUNT(*) FROM flow WHERE dst_port = 443"));
+  httplib::SSLClient stranger("localhost", c.api_port);
+  stranger.set_ca_cert_path(certs.cert("rogue-ca").c_str());
+  stranger.enable_server_certificate_verification(true);
+  EXPECT_FALSE(stranger.Get("/healthz"));
+}
+
+}  // namespace
+}  // namespace tapir
