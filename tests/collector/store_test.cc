@@ -129,6 +129,24 @@ TEST(Store, RetentionByAge) {
   EXPECT_EQ(sqlite(db, "SELECT COUNT(*) FROM flow"), "50");
 }
 
+TEST(Store, RetentionBySizeDeletesTheOldestRows) {
+  std::string db = testing::temp_dir("store-size") + "/t.db";
+  auto s = store::open_sqlite(db);
+  std::vector<v1::EventBatch> b;
+  for (int i = 0; i < 20; ++i) b.push_back(testing::flow_batch("a", static_cast<uint64_t>(i + 1), i * 500, 500));
+  std::vector<store::BatchIn> in;
+  for (int i = 0; i < 20; ++i) in.push_back({"a", static_cast<uint64_t>(i + 1), &b[static_cast<size_t>(i)]});
+  s->insert(in);
+  int64_t used = s->stats().bytes;
+  ASSERT_GT(used, 0);
+  // Under the limit: nothing happens.
+  EXPECT_EQ(s->apply_retention({0, used * 2}, 0), 0);
+  // Over it: the oldest tenth of the rows goes, newest rows stay.
+  int64_t deleted = s->apply_retention({0, used / 2}, 0);
+  EXPECT_EQ(deleted, 1000);
+  EXPECT_EQ(sqlite(db, "SELECT COUNT(*), MIN(id), MAX(id) FROM flow"), "9000|1001|10000");
+}
+
 // Every leaf field of every Event member, walked independently of the model.
 void leaf_paths(const google::protobuf::Descriptor* m, const std::string& prefix, int depth,
                 std::vector<std::string>& out) {

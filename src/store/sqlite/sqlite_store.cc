@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
@@ -203,6 +204,7 @@ class SqliteStore final : public Store {
   }
 
   void setup() override {
+    if (db_) return;  // open_sqlite() already set up this store
     db_ = open_db(path_, false);
     exec(db_, "PRAGMA journal_mode=WAL");
     exec(db_, opt_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
