@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -61,6 +62,18 @@ bool apply_filter(pcap_t* p, const std::string& filter, std::string& problem) {
   return true;
 }
 
+// Seconds and sub-second units to nanoseconds. pcapng stamps can name times
+// nanoseconds since 1970 cannot hold (beyond the year 2262); those saturate
+// instead of overflowing.
+TimeNs to_time_ns(int64_t sec, int64_t frac, TimeNs scale) {
+  TimeNs ns = 0;
+  if (__builtin_mul_overflow(sec, kNsPerSec, &ns) ||
+      __builtin_add_overflow(ns, frac * scale, &ns)) {
+    return sec < 0 ? INT64_MIN : INT64_MAX;
+  }
+  return ns;
+}
+
 class PcapSource : public Source {
  public:
   // `ts_scale` turns the sub-second part of pcap's timestamps into nanoseconds
@@ -77,8 +90,7 @@ class PcapSource : public Source {
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(pcap_, &hdr, &data);
     if (rc == 1) {
-      frame.ts = static_cast<TimeNs>(hdr->ts.tv_sec) * kNsPerSec +
-                 static_cast<TimeNs>(hdr->ts.tv_usec) * ts_scale_;
+      frame.ts = to_time_ns(hdr->ts.tv_sec, hdr->ts.tv_usec, ts_scale_);
       frame.data = data;
       frame.caplen = hdr->caplen;
       frame.wirelen = hdr->len;

@@ -119,7 +119,16 @@ Engine::~Engine() {
 }
 
 void Engine::Impl::tick(TimeNs now) {
-  if (ticked && now < last_tick + kTickInterval) return;
+  if (ticked && now < last_tick) {
+    // The clock went back (files out of order, a bogus stamp earlier): start
+    // counting from here rather than waiting for the old time to come round.
+    last_tick = now;
+    return;
+  }
+  // Unsigned: stamps anywhere in the int64 range must not overflow here.
+  if (ticked && static_cast<uint64_t>(now) - static_cast<uint64_t>(last_tick) <
+                    static_cast<uint64_t>(kTickInterval))
+    return;
   ticked = true;
   last_tick = now;
   decoder.expire(now);
