@@ -14,8 +14,9 @@
 namespace tapir::decode {
 
 struct DecoderConfig {
-  // Fragment reassembly bounds. A datagram that would exceed them is dropped
-  // and counted (kFragmentLimit); memory stays bounded whatever is sent.
+  // Fragment reassembly bounds. Reaching either evicts the oldest datagrams
+  // in progress (a datagram alone over max_frag_bytes is dropped); both are
+  // counted as kFragmentLimit. Memory stays bounded whatever is sent.
   uint32_t max_frag_datagrams = 1024;       // datagrams in progress at once
   uint32_t max_frag_bytes = 64 * 1024 * 1024;  // total buffered bytes
   TimeNs frag_timeout = 30 * kNsPerSec;     // incomplete datagrams expire
