@@ -172,6 +172,43 @@ TEST(CaptureFile, PcapngGivesTheSameFrames) {
   }
 }
 
+TEST(CaptureFile, PcapngStampsBeyondInt64Saturate) {
+  const std::string dir = temp_dir();
+  const std::string ng = dir + "/big-ts.pcapng";
+  ASSERT_EQ(std::system(("editcap -F pcapng '" + kData + "/zeek/dns__tkey/tkey.pcap' " + ng +
+                         " 2>/dev/null").c_str()),
+            0);
+  std::string data = slurp(ng);
+  // Walk the blocks (little-endian: type, total length) to the first
+  // Enhanced Packet Block and set its timestamp's high word near 2^32: with
+  // microsecond or nanosecond resolution that is past the year 2262.
+  size_t off = 0;
+  bool patched = false;
+  while (off + 12 <= data.size()) {
+    const auto* p = reinterpret_cast<const uint8_t*>(data.data() + off);
+    const uint32_t type = p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+    const uint32_t len = p[4] | (p[5] << 8) | (p[6] << 16) | (static_cast<uint32_t>(p[7]) << 24);
+    if (len < 12) break;
+    if (type == 6) {
+      for (int i = 0; i < 4; ++i) data[off + 12 + i] = static_cast<char>(0xf0);
+      patched = true;
+      break;
+    }
+    off += len;
+  }
+  ASSERT_TRUE(patched);
+  spit(ng, data);
+  std::string err;
+  auto src = open_file(ng, err);
+  ASSERT_NE(src, nullptr) << err;
+  decode::RawFrame f;
+  ASSERT_EQ(src->next(f), ReadStatus::kFrame);
+  EXPECT_EQ(f.ts, INT64_MAX);
+  const auto r = read_all(*src);
+  EXPECT_EQ(r.frames, 11u);
+  EXPECT_EQ(r.last, ReadStatus::kEnd);
+}
+
 TEST(CaptureFile, TimestampsMatchTshark) {
   const std::string path = kData + "/zeek/dns__tkey/tkey.pcap";
   std::istringstream ts(run("tshark -r '" + path + "' -T fields -e frame.time_epoch"));
