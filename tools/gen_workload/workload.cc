@@ -407,9 +407,12 @@ void ntp(Builder& b, bool ipv6) {
 void fragmented(Builder& b) {
   Ends e = b.ends(false, false);
   e.cip.dont_fragment = false;
-  auto pkt = udp_ip_packet(e.cip, ephemeral(b.rng()),
-                           static_cast<uint16_t>(b.rng().range(kUdpServiceLo, kUdpServiceHi)),
-                           b.rng().text(b.rng().range(1600, 4400)));
+  // One draw per statement: the order in which function arguments are
+  // evaluated is unspecified, and the bytes must not depend on the compiler.
+  uint16_t sport = ephemeral(b.rng());
+  auto dport = static_cast<uint16_t>(b.rng().range(kUdpServiceLo, kUdpServiceHi));
+  auto payload = b.rng().text(b.rng().range(1600, 4400));
+  auto pkt = udp_ip_packet(e.cip, sport, dport, payload);
   auto frags = ipv4_fragments(e.c2s, pkt, kIpv4Mtu);
   for (size_t i = 0; i < frags.size(); ++i) {
     bool last = i + 1 == frags.size();
