@@ -184,9 +184,10 @@ tapir_pps=""
     cpu=$(awk '{print $1}' "$WORK/$name.times" | median)
     wall=$(awk '{print $2}' "$WORK/$name.times" | median)
     rss=$(awk '{print $3}' "$WORK/$name.times" | sort -n | tail -1)
-    pps=$(awk -v p="$PACKETS" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.0f", p / c; else print 0 }')
+    # /usr/bin/time counts CPU in 10 ms steps: too short a run has no speed.
+    pps=$(awk -v p="$PACKETS" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.0f", p / c; else print "n/a" }')
     [ "$name" = tapir ] && tapir_pps=$pps
-    ratio=$(awk -v a="$pps" -v t="${tapir_pps:-0}" 'BEGIN{ if (t > 0) printf "%.2f", a / t; else print "-" }')
+    ratio=$(awk -v a="$pps" -v t="${tapir_pps:-0}" 'BEGIN{ if (t > 0 && a > 0) printf "%.2f", a / t; else print "-" }')
     printf '%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n' "$name" "$cpu" "$wall" "$pps" "$ratio" \
       "$(awk -v k="$rss" 'BEGIN{print k / 1024}')" "$(check "$name")"
   done
