@@ -187,7 +187,7 @@ tapir_pps=""
     # /usr/bin/time counts CPU in 10 ms steps: too short a run has no speed.
     pps=$(awk -v p="$PACKETS" -v c="$cpu" 'BEGIN{ if (c > 0) printf "%.0f", p / c; else print "n/a" }')
     [ "$name" = tapir ] && tapir_pps=$pps
-    ratio=$(awk -v a="$pps" -v t="${tapir_pps:-0}" 'BEGIN{ if (t > 0 && a > 0) printf "%.2f", a / t; else print "-" }')
+    ratio=$(awk -v a="$pps" -v t="${tapir_pps:-0}" 'BEGIN{ if (t + 0 > 0 && a + 0 > 0) printf "%.2f", a / t; else print "-" }')
     printf '%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n' "$name" "$cpu" "$wall" "$pps" "$ratio" \
       "$(awk -v k="$rss" 'BEGIN{print k / 1024}')" "$(check "$name")"
   done
