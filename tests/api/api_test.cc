@@ -339,6 +339,33 @@ TEST_F(Api, LiveTailDeliversNewEvents) {
   EXPECT_EQ(received.find("\"dst_port\":80"), std::string::npos);
 }
 
+TEST_F(Api, LiveTailOfSeveralTypes) {
+  std::atomic<bool> flow_seen{false}, dns_seen{false};
+  std::string received;
+  std::thread tail([&] {
+    httplib::Client cli("127.0.0.1", collector_->api_port);
+    cli.set_bearer_token_auth(token_.c_str());
+    cli.set_read_timeout(20, 0);
+    cli.Get("/api/v1/stream?types=flow,dns", [&](const char* data, size_t n) {
+      received.append(data, n);
+      flow_seen = received.find("agent-1:98:") != std::string::npos;
+      dns_seen = received.find("event: dns\n") != std::string::npos;
+      return !(flow_seen && dns_seen);
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  v1::EventBatch b = testing::flow_batch("agent-1", 98, 6000, 2);
+  testing::fill_dns(b.add_events()->mutable_dns(), 1);
+  ASSERT_TRUE(testing::send_batches(testing::agent_channel(collector_->grpc_target(), nullptr, ""), {b}).status.ok());
+  tail.join();
+  EXPECT_TRUE(flow_seen && dns_seen) << received;
+  // Filters need exactly one type; unknown types are named.
+  EXPECT_EQ(get("/api/v1/stream?types=flow,dns&dst_port_eq=53")->status, 400);
+  auto r = get("/api/v1/stream?types=flow,nosuch");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("nosuch"), std::string::npos);
+}
+
 TEST_F(Api, QueryCommandPrintsWhatTheApiHas) {
   int st = 0;
   std::string out = testing::sh(std::string(TAPIR_BINARY_DIR "/apps/tapir/tapir query flow --where 'dst_port=443' "
