@@ -127,6 +127,12 @@ uint32_t crc32(const void* data, size_t len, uint32_t crc) {
   return ~crc;
 }
 
+bool Spool::check_file(const std::string& image, uint64_t& sequence, uint32_t& events,
+                       size_t& payload_offset, std::string& why) {
+  payload_offset = kHeaderSize;
+  return check_image(image, sequence, events, why);
+}
+
 uint64_t Spool::file_size(uint64_t payload_size) { return kHeaderSize + payload_size; }
 
 std::string Spool::path_of(uint64_t sequence) const {

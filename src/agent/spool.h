@@ -56,6 +56,10 @@ class Spool {
   uint64_t load_next_sequence() const;
   bool store_next_sequence(uint64_t next, std::string& err);
 
+  // Checks a whole batch file image (header, length, CRC); on success gives
+  // its sequence, event count and the payload's offset. `why` on failure.
+  static bool check_file(const std::string& image, uint64_t& sequence, uint32_t& events,
+                         size_t& payload_offset, std::string& why);
   // Size of a batch file holding `payload_size` bytes.
   static uint64_t file_size(uint64_t payload_size);
 

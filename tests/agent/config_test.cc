@@ -60,6 +60,8 @@ struct BadCase {
   const char* want;  // expected start of the error
 };
 
+void PrintTo(const BadCase& b, std::ostream* os) { *os << b.yaml; }
+
 class AgentConfigErrors : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(AgentConfigErrors, NameTheKeyAndTheProblem) {

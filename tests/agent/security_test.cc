@@ -114,6 +114,8 @@ struct Refusal {
   const char* collector_error;
 };
 
+void PrintTo(const Refusal& r, std::ostream* os) { *os << r.name; }
+
 class AgentRefused : public ::testing::TestWithParam<Refusal> {};
 
 TEST_P(AgentRefused, WithAClearErrorOnBothSides) {
