@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -96,10 +97,26 @@ void spit(const std::string& path, const std::string& data) {
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
+// Temporary directories made by this test process, removed when it ends.
+std::vector<std::string>& temp_dirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+class RemoveTempDirs : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (const auto& d : temp_dirs()) std::filesystem::remove_all(d);
+  }
+};
+const auto* const kRemoveTempDirs = ::testing::AddGlobalTestEnvironment(new RemoveTempDirs);
+
 std::string temp_dir() {
   char tmpl[] = "/tmp/tapir-capture-XXXXXX";
   const char* d = mkdtemp(tmpl);
-  return d != nullptr ? d : "/tmp";
+  if (d == nullptr) return "/tmp";
+  temp_dirs().push_back(d);
+  return d;
 }
 
 // Offsets of the records of a classic little-endian pcap (microsecond or

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -37,10 +38,26 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// Temporary directories made by this test process, removed when it ends.
+std::vector<std::string>& temp_dirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+class RemoveTempDirs : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    for (const auto& d : temp_dirs()) std::filesystem::remove_all(d);
+  }
+};
+const auto* const kRemoveTempDirs = ::testing::AddGlobalTestEnvironment(new RemoveTempDirs);
+
 std::string temp_dir() {
   char tmpl[] = "/tmp/tapir-cli-XXXXXX";
   const char* d = mkdtemp(tmpl);
-  return d != nullptr ? d : "/tmp";
+  if (d == nullptr) return "/tmp";
+  temp_dirs().push_back(d);
+  return d;
 }
 
 Result tapir(const std::string& args) {
