@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -129,6 +130,7 @@ class LiveLoopback : public ::testing::Test {
       kill(dnsmasq_, SIGTERM);
       waitpid(dnsmasq_, nullptr, 0);
     }
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   std::string dir_;
   pid_t dnsmasq_ = -1;
