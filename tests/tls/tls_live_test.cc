@@ -5,7 +5,13 @@
 // from the same capture.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+
+#include "capture/source.h"
+#include "export/memory_sink.h"
+#include "pipeline/engine.h"
 
 #include "corpus_util.h"
 #include "live_util.h"
@@ -195,6 +201,62 @@ TEST_F(TlsLive, CurlAgainstHttpsServer) {
   const auto ch = tshark_fields(1);
   EXPECT_EQ(ev[0].sni(), ch.at("tls.handshake.extensions_server_name"));
   EXPECT_EQ(ev[0].ja3(), ch.at("tls.handshake.ja3_full"));
+}
+
+// The same handshake seen through Tapir's own live libpcap source on lo
+// (no tcpdump in between), the engine fed frame by frame as they arrive.
+TEST_F(TlsLive, LivePcapSourceOnLoopback) {
+  const uint16_t port = testing::free_port();
+  capture::LiveOptions opt;
+  opt.interface = "lo";
+  opt.bpf_filter = "tcp port " + std::to_string(port);
+  opt.timeout_ms = 50;
+  std::string err;
+  auto src = capture::open_live(opt, err);
+  ASSERT_TRUE(src) << err;
+  exporter::MemorySink sink;
+  pipeline::EngineConfig cfg;
+  cfg.analyzers = {"tls"};
+  pipeline::Engine engine(cfg, sink);
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    decode::RawFrame frame;
+    for (;;) {
+      const auto st = src->next(frame);
+      if (st == capture::ReadStatus::kFrame) {
+        engine.process(frame);
+      } else if (st == capture::ReadStatus::kTimeout) {
+        if (stop) break;
+      } else {
+        break;
+      }
+    }
+  });
+  {
+    Child server({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                  path("cert.pem"), "-key", path("key.pem"), "-alpn", "http/1.1", "-quiet"},
+                 "/dev/null", path("server.log"));
+    ASSERT_TRUE(testing::wait_listening(port));
+    run({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port), "-tls1_2",
+         "-servername", "live.example", "-alpn", "http/1.1"},
+        "/dev/null", path("client.log"));
+    // Lets the last packets be read before the source is told to stop.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  stop = true;
+  src->stop();  // a blocked next() may not time out while nothing arrives
+  reader.join();
+  const auto stats = src->stats();
+  engine.finish();
+  std::vector<v1::Tls> ev;
+  for (const auto& e : sink.events())
+    if (e.has_tls()) ev.push_back(e.tls());
+  ASSERT_EQ(ev.size(), 1u) << "frames " << stats.frames << ", drops " << stats.kernel_drops;
+  EXPECT_EQ(ev[0].sni(), "live.example");
+  EXPECT_EQ(ev[0].alpn(), "http/1.1");
+  EXPECT_EQ(ev[0].version_name(), "TLSv1.2");
+  EXPECT_EQ(ev[0].dst().port(), port);
+  check_certificate(ev[0]);
 }
 
 }  // namespace
