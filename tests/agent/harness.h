@@ -36,12 +36,30 @@ inline std::string read_all(const std::string& path) {
   return ss.str();
 }
 
+// Removes the tests' directories after a fully passing run; after a failure
+// they stay for inspection (collector logs, databases, spool files).
+class TempCleanup : public ::testing::Environment {
+ public:
+  static std::vector<std::string>& dirs() {
+    static std::vector<std::string> d;
+    return d;
+  }
+  void TearDown() override {
+    if (!::testing::UnitTest::GetInstance()->Passed()) return;
+    std::error_code ec;
+    for (const auto& d : dirs()) std::filesystem::remove_all(d, ec);
+  }
+};
+inline ::testing::Environment* const kTempCleanup =
+    ::testing::AddGlobalTestEnvironment(new TempCleanup);
+
 // A fresh directory per test under the build tree.
 inline std::string temp_dir(const std::string& name) {
   auto d = std::filesystem::path(TAPIR_BINARY_DIR) / "tests" / "agent-tmp" /
            (name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
+  TempCleanup::dirs().push_back(d.string());
   return d.string();
 }
 
