@@ -225,12 +225,19 @@ TEST(AgentSecurity, InsecureWorksAndWarns) {
   auto dir = temp_dir("insecure");
   CollectorProcess col(dir, {"--insecure"});
   ASSERT_TRUE(col.start()) << col.err();
-  auto r = run({agent_bin(), "-r", kPcap, "-c", col.address(), "--insecure", "--id", "plain-1",
-                "--spool-dir", dir + "/spool", "--drain", "60"},
+  // Two files: one engine and thread each, one exporter.
+  const std::string vxlan = std::string(TAPIR_TESTDATA) + "/suricata-verify/vxlan-decoder-03/vxlan.pcap";
+  auto r = run({agent_bin(), "-r", kPcap, "-r", vxlan, "-c", col.address(), "--insecure", "--id",
+                "plain-1", "--spool-dir", dir + "/spool", "--drain", "60"},
                dir);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("WARNING: --insecure"), std::string::npos) << r.err;
   EXPECT_GT(sql_long(col.db(), "select count(*) from flow where agent_id = 'plain-1'"), 0);
+  // 416 + 100 frames (tshark -r FILE | wc -l; MANIFEST.tsv agrees).
+  EXPECT_EQ(sql_long(col.db(), "select counters_packets_seen from agent where agent_id = 'plain-1' "
+                               "order by id desc limit 1"), 516);
+  EXPECT_EQ(sql(col.db(), "select interfaces from agent order by id desc limit 1"),
+            "[\"" + kPcap + "\",\"" + vxlan + "\"]");
   // Without --insecure and without certificates the agent refuses to start, naming the key.
   auto refused = run({agent_bin(), "-r", kPcap, "-c", col.address()}, dir);
   EXPECT_EQ(refused.status, 2);
