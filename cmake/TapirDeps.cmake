@@ -19,6 +19,8 @@ endif()
 
 if(TAPIR_TESTS)
   find_package(GTest REQUIRED)
+  # Tests read tapir's JSON output; header-only, so agent-only and cross builds have it too.
+  find_package(nlohmann_json 3 REQUIRED)
 endif()
 if(TAPIR_BENCH AND NOT CMAKE_CROSSCOMPILING)
   find_package(benchmark REQUIRED)

@@ -22,7 +22,7 @@ src="$cache/src"
 work="$cache/build-$arch"
 libdir="$dir/usr/lib/$triple"
 stamp="$dir/.complete"
-key="libpcap protobuf openssl googletest v1"
+key="libpcap protobuf openssl googletest json v2"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then exit 0; fi
 
 jobs=${JOBS:-$(nproc)}
@@ -90,6 +90,12 @@ if [ ! -f "$libdir/libgtest.a" ]; then
      -DCMAKE_C_COMPILER=$triple-gcc -DCMAKE_CXX_COMPILER=$triple-g++ -DCMAKE_BUILD_TYPE=Release \
      -DCMAKE_INSTALL_PREFIX="$dir/usr" -DCMAKE_INSTALL_LIBDIR="lib/$triple" >/dev/null &&
    ninja -j "$jobs" >/dev/null && ninja install >/dev/null)
+fi
+
+# nlohmann-json (header-only, Debian's arch-independent package), for the tests.
+if [ ! -d "$dir/usr/include/nlohmann" ]; then
+  (cd "$cache" && { compgen -G "nlohmann-json3-dev_*_all.deb" >/dev/null || apt-get download -q nlohmann-json3-dev >/dev/null; } &&
+   dpkg-deb -x "$(compgen -G "nlohmann-json3-dev_*_all.deb" | head -n1)" "$dir")
 fi
 
 echo "$key" >"$stamp"

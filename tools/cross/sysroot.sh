@@ -19,7 +19,7 @@ stamp="$dir/.complete"
 roots=(libpcap-dev libprotobuf-dev libssl-dev libgtest-dev zlib1g-dev)
 skip='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt-dev|libcrypt1|libnsl-dev|libtirpc-dev|rpcsvc-proto|gcc-12-base|libgcc-s1|libstdc\+\+6|pkg-config|pkgconf|pkgconf-bin|libpkgconf3|sed)$'
 
-want_key="${roots[*]}"
+want_key="${roots[*]} +json"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_key" ]; then
   exit 0
 fi
@@ -48,8 +48,20 @@ mkdir -p "$cache"
   fi
 )
 
+# Architecture-independent packages (headers only) the tests use.
+indep=(nlohmann-json3-dev)
+(
+  cd "$cache"
+  for p in "${indep[@]}"; do
+    compgen -G "${p}_*_all.deb" >/dev/null || apt-get download -q "$p" >/dev/null
+  done
+)
+
 rm -rf "$dir"
 mkdir -p "$dir"
+for p in "${indep[@]}"; do
+  for deb in "$cache/${p}"_*_all.deb; do dpkg-deb -x "$deb" "$dir"; done
+done
 for p in "${pkgs[@]}"; do
   for deb in "$cache/${p}"_*_"$arch".deb "$cache/${p}"_*_all.deb; do
     [ -e "$deb" ] && dpkg-deb -x "$deb" "$dir"
