@@ -2,6 +2,10 @@
 // interfaces. libpcap is the portable default on every OS Tapir runs on.
 #include <pcap/pcap.h>
 
+#ifndef _WIN32
+#include <poll.h>
+#endif
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -80,6 +84,12 @@ class PcapSource : public Source {
   // (1 when libpcap delivers nanoseconds, 1000 when only microseconds).
   PcapSource(pcap_t* p, std::string name, decode::LinkType link, bool live, TimeNs ts_scale)
       : pcap_(p), name_(std::move(name)), link_(link), live_(live), ts_scale_(ts_scale) {}
+
+  // Live handles: read without blocking and wait in poll() for at most `ms`.
+  void use_poll(int fd, int ms) {
+    poll_fd_ = fd;
+    poll_ms_ = ms;
+  }
   // pcap_close also closes a FILE handed to pcap_fopen_offline.
   ~PcapSource() override { pcap_close(pcap_); }
 
@@ -88,7 +98,19 @@ class PcapSource : public Source {
     if (failed_) return ReadStatus::kError;
     pcap_pkthdr* hdr = nullptr;
     const u_char* data = nullptr;
-    const int rc = pcap_next_ex(pcap_, &hdr, &data);
+    int rc = pcap_next_ex(pcap_, &hdr, &data);
+#ifndef _WIN32
+    // A live handle is non-blocking with its own poll(): libpcap's timeout on
+    // Linux (TPACKET_V3) only runs once a packet has arrived, so a silent
+    // interface would otherwise block forever and callers could never close
+    // a half-full batch on its age or notice stop().
+    if (rc == 0 && poll_fd_ >= 0) {
+      pollfd pfd{poll_fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, poll_ms_) <= 0) return ReadStatus::kTimeout;
+      if (stopped_.load(std::memory_order_relaxed)) return ReadStatus::kEnd;
+      rc = pcap_next_ex(pcap_, &hdr, &data);
+    }
+#endif
     if (rc == 1) {
       frame.ts = to_time_ns(hdr->ts.tv_sec, hdr->ts.tv_usec, ts_scale_);
       frame.data = data;
@@ -128,6 +150,8 @@ class PcapSource : public Source {
 
  private:
   pcap_t* pcap_;
+  int poll_fd_ = -1;
+  int poll_ms_ = 100;
   std::string name_;
   decode::LinkType link_;
   bool live_;
@@ -228,7 +252,12 @@ std::unique_ptr<Source> open_live(const LiveOptions& o, std::string& err) {
   std::string problem;
   if (!apply_filter(p, o.bpf_filter, problem)) return fail(problem);
   const TimeNs scale = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
-  return std::make_unique<PcapSource>(p, o.interface, link, true, scale);
+  auto src = std::make_unique<PcapSource>(p, o.interface, link, true, scale);
+#ifndef _WIN32
+  const int fd = pcap_get_selectable_fd(p);
+  if (fd >= 0 && pcap_setnonblock(p, 1, errbuf) == 0) src->use_poll(fd, o.timeout_ms);
+#endif
+  return src;
 }
 
 }  // namespace tapir::capture

@@ -232,7 +232,10 @@ void Engine::Impl::emit_packet(const decode::Packet& p, const flow::FlowRecord* 
 void Engine::Impl::end_flow(flow::FlowRecord& f) {
   if (dying) return;
   const size_t i = f.app_analyzer;
-  if (i < analyzers.size()) {
+  // An active-timeout report is a progress record: the flow goes on in the
+  // same record, so its analyzer state and byte streams must stay intact.
+  const bool continues = f.end_reason == flow::EndReason::kActive;
+  if (i < analyzers.size() && !continues) {
     if (wants_streams[i] && f.streams) {
       auto* consumer = dynamic_cast<flow::StreamConsumer*>(f.app_state.get());
       if (consumer != nullptr) reassembler.on_flow_end(f, *consumer);
