@@ -256,8 +256,16 @@ TEST(AgentExport, StalledCollectorKeepsMemoryBounded) {
   EXPECT_LE(max_in_flight, 4u);
   EXPECT_GE(s.spool_batches, static_cast<uint64_t>(kBatches - 8 - 4));
   // Far more than the bound went through (see spool_batches); resident memory stayed near it.
+  // Not under AddressSanitizer: its quarantine keeps freed blocks resident on
+  // purpose (up to 256 MiB), so RSS says nothing about the exporter there; the
+  // queue/in-flight bounds above still hold in that build.
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_LT(rss_after - rss_before, 16 * 1024) << "RSS grew from " << rss_before << " to "
                                                << rss_after << " KiB";
+#else
+  (void)rss_before;
+  (void)rss_after;
+#endif
   col.resume();
   ASSERT_TRUE(wait_until([&] { return ex->idle(); })) << ex->stats().last_error;
   ex->stop(std::chrono::milliseconds(0));

@@ -198,9 +198,12 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, SqliteOptions opt) : path_(std::move(path)), opt_(opt) {}
   ~SqliteStore() override {
+    // close_v2: the member statements are finalized only after this body
+    // runs; plain sqlite3_close would fail with SQLITE_BUSY and leak the
+    // connection, close_v2 releases it once the last statement is gone.
     inserts_.clear();
-    for (auto* db : readers_) sqlite3_close(db);
-    if (db_) sqlite3_close(db_);
+    for (auto* db : readers_) sqlite3_close_v2(db);
+    if (db_) sqlite3_close_v2(db_);
   }
 
   void setup() override {
