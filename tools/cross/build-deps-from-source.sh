@@ -5,6 +5,11 @@
 # a private sysroot laid out like the unpacked ones of tools/cross/sysroot.sh.
 #
 #   tools/cross/build-deps-from-source.sh riscv64 DIR
+#   ONLY=libpcap tools/cross/build-deps-from-source.sh x86_64|aarch64 DIR
+#
+# The second form serves the statically linked agent: Debian's libpcap.a
+# needs libdbus-1.a, which needs a libsystemd.a that Debian does not ship, so
+# a static link against it cannot succeed; this libpcap has no D-Bus part.
 #
 # libpcap is built without D-Bus/RDMA/Bluetooth capture (nothing to link them
 # against); protobuf without protoc (the host's protoc generates the code);
@@ -15,6 +20,8 @@ arch=$1
 dir=$2
 case $arch in
   riscv64) triple=riscv64-linux-gnu; ossl_target=linux64-riscv64 ;;
+  x86_64) triple=x86_64-linux-gnu; ossl_target=linux-x86_64 ;;
+  aarch64) triple=aarch64-linux-gnu; ossl_target=linux-aarch64 ;;
   *) echo "unsupported: $arch" >&2; exit 2 ;;
 esac
 cache=${TAPIR_CROSS_CACHE:-$HOME/.cache/tapir-cross}
@@ -22,7 +29,8 @@ src="$cache/src"
 work="$cache/build-$arch"
 libdir="$dir/usr/lib/$triple"
 stamp="$dir/.complete"
-key="libpcap protobuf openssl googletest json v2"
+only=${ONLY:-}
+key="libpcap protobuf openssl googletest json v2 ${only}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then exit 0; fi
 
 jobs=${JOBS:-$(nproc)}
@@ -58,6 +66,12 @@ if [ ! -f "$libdir/libpcap.a" ]; then
   mkdir -p "$libdir/pkgconfig"
   printf 'prefix=%s/usr\nlibdir=${prefix}/lib/%s\nincludedir=${prefix}/include\nName: libpcap\nDescription: packet capture (static, %s)\nVersion: 1.10.3\nLibs: -L${libdir} -lpcap\nCflags: -I${includedir}\n' \
     "$dir" "$triple" "$arch" >"$libdir/pkgconfig/libpcap.pc"
+fi
+
+if [ "$only" = libpcap ]; then
+  echo "$key" >"$stamp"
+  log "done: $dir (libpcap only)"
+  exit 0
 fi
 
 # OpenSSL (libcrypto + libssl)

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -54,19 +55,22 @@ bool hkdf_extract(const uint8_t* salt, size_t salt_len, const uint8_t* ikm, size
 // RFC 8446 7.1 HKDF-Expand-Label with an empty context.
 bool expand_label(const uint8_t* secret, size_t secret_len, const std::string& label,
                   uint8_t* out, size_t out_len) {
+  // HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label,
+  // opaque context<0..255> (empty). Labels used here are a few bytes long.
   const std::string full = "tls13 " + label;
-  std::vector<uint8_t> info;
-  info.push_back(static_cast<uint8_t>(out_len >> 8));
-  info.push_back(static_cast<uint8_t>(out_len));
-  info.push_back(static_cast<uint8_t>(full.size()));
-  info.insert(info.end(), full.begin(), full.end());
-  info.push_back(0);
+  if (full.size() > 255) return false;
+  std::array<uint8_t, 2 + 1 + 255 + 1> info{};
+  info[0] = static_cast<uint8_t>(out_len >> 8);
+  info[1] = static_cast<uint8_t>(out_len);
+  info[2] = static_cast<uint8_t>(full.size());
+  std::memcpy(info.data() + 3, full.data(), full.size());
+  const size_t info_len = 3 + full.size() + 1;  // the final 0 is the empty context
   std::unique_ptr<EVP_PKEY_CTX, CtxFree> c(EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr));
   return c && EVP_PKEY_derive_init(c.get()) == 1 &&
          EVP_PKEY_CTX_hkdf_mode(c.get(), EVP_PKEY_HKDEF_MODE_EXPAND_ONLY) == 1 &&
          EVP_PKEY_CTX_set_hkdf_md(c.get(), EVP_sha256()) == 1 &&
          EVP_PKEY_CTX_set1_hkdf_key(c.get(), secret, static_cast<int>(secret_len)) == 1 &&
-         EVP_PKEY_CTX_add1_hkdf_info(c.get(), info.data(), static_cast<int>(info.size())) == 1 &&
+         EVP_PKEY_CTX_add1_hkdf_info(c.get(), info.data(), static_cast<int>(info_len)) == 1 &&
          EVP_PKEY_derive(c.get(), out, &out_len) == 1;
 }
 
