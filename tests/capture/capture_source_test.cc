@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 
 #include "capture/source.h"
 
@@ -214,6 +215,11 @@ TEST(CaptureFile, PcapngStampsBeyondInt64Saturate) {
     off += len;
   }
   ASSERT_TRUE(patched);
+  // libpcap hands stamps over in struct timeval; where its seconds are 32 bits
+  // (armhf and other 32-bit ABIs with a 32-bit time_t) libpcap itself has
+  // already wrapped such a stamp before Tapir sees it.
+  if (sizeof(decltype(pcap_pkthdr::ts.tv_sec)) < 8)
+    GTEST_SKIP() << "32-bit tv_sec: libpcap wraps stamps past 2038 before Tapir sees them";
   spit(ng, data);
   std::string err;
   auto src = open_file(ng, err);
