@@ -100,7 +100,12 @@ bool parse_rfc3339(const std::string& s, TimeNs& out) {
   if (i != s.size()) return false;
   const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
-  out = secs * kNsPerSec + nanos;
+  // Nanoseconds since 1970 in 64 bits cover 1677-09-21 to 2262-04-11; a time
+  // outside that is an error, not a wrapped value.
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(secs, kNsPerSec, &ns) || __builtin_add_overflow(ns, nanos, &ns))
+    return false;
+  out = ns;
   return true;
 }
 
