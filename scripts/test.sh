@@ -33,18 +33,27 @@ ctest_stage() {
   log "stage $name: running tests"
   local out="$dir.ctest.log"
   # shellcheck disable=SC2086
-  (cd "$dir" && ctest -j "$JOBS" --output-on-failure --timeout 600 $targs) 2>&1 | tee "$out" | grep -E '^\s*[0-9]+/[0-9]+ Test|tests passed|Failed|\*\*\*' || true
-  local p f
-  p=$(grep -cE '^\s*[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed' "$out" || true)
-  f=$(grep -cE '^\s*[0-9]+/[0-9]+ Test +#[0-9]+: .* (\*\*\*|Failed|Not Run|Timeout)' "$out" || true)
-  if ! grep -q 'tests passed' "$out"; then
-    failures+=("$name: ctest did not finish"); f=$((f+1))
+  (cd "$dir" && ctest -j "$JOBS" --output-on-failure --timeout 600 $targs) >"$out" 2>&1
+  grep -E '\*\*\*|tests passed|tests failed' "$out" || true
+  # ctest's own summary: "NN% tests passed, F tests failed out of T".
+  local summary p f t
+  summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$out" | tail -n1)
+  if [ -z "$summary" ]; then
+    tail -n 30 "$out"
+    failures+=("$name: ctest did not finish, see $out"); failed=$((failed+1)); return
   fi
+  f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$summary")
+  t=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$summary")
+  p=$((t - f))
   ((f > 0)) && failures+=("$name: $f failed test(s), see $out")
   passed=$((passed+p)); failed=$((failed+f))
 }
 
+stage_start() { STAGE_T0=$(date +%s); }
+stage_end() { log "$1 took $(( $(date +%s) - STAGE_T0 )) s"; }
+
 for stage in $STAGES; do
+  stage_start
   case $stage in
     release) ctest_stage release "$ROOT/build/release" "-DCMAKE_BUILD_TYPE=RelWithDebInfo" "" ;;
     asan) ctest_stage asan "$ROOT/build/asan" "-DCMAKE_BUILD_TYPE=Debug -DTAPIR_SANITIZE=ON -DTAPIR_BENCH=OFF" "-LE live|e2e|ui|slow" ;;
@@ -53,9 +62,12 @@ for stage in $STAGES; do
         [ -e "$s" ] || continue
         n=$(basename "$s" .sh)
         log "stage $n"
+        t0=$(date +%s)
         if bash "$s"; then passed=$((passed+1)); else failures+=("$n"); failed=$((failed+1)); fi
+        log "$n took $(( $(date +%s) - t0 )) s"
       done ;;
   esac
+  stage_end "$stage"
 done
 
 for f in "${failures[@]}"; do log "FAILED: $f"; done

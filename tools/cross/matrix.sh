@@ -72,9 +72,12 @@ run_tests() {
 decode_corpus() {
   local arch=$1 dir emu=()
   dir=$(dir_for "$arch")
-  if [ "$arch" != x86_64 ]; then
-    emu=($(sed -n 's/^CMAKE_CROSSCOMPILING_EMULATOR:[A-Z]*=//p' "$dir/CMakeCache.txt" | tr ';' ' '))
-  fi
+  # The same emulator command the toolchain files give CTest.
+  case $arch in
+    aarch64) emu=(qemu-aarch64-static -L /usr/aarch64-linux-gnu -E "LD_LIBRARY_PATH=$ROOT/build/sysroot-arm64/usr/lib/aarch64-linux-gnu:$ROOT/build/sysroot-arm64/lib/aarch64-linux-gnu") ;;
+    armhf) emu=(qemu-arm-static -L /usr/arm-linux-gnueabihf -E "LD_LIBRARY_PATH=$ROOT/build/sysroot-armhf/usr/lib/arm-linux-gnueabihf:$ROOT/build/sysroot-armhf/lib/arm-linux-gnueabihf") ;;
+    riscv64) emu=(qemu-riscv64-static -L /usr/riscv64-linux-gnu) ;;
+  esac
   local bin="$dir/apps/tapir/tapir"
   rm -rf "${out_dir:?}/$arch" && mkdir -p "$out_dir/$arch"
   local n=0
