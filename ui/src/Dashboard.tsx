@@ -96,9 +96,9 @@ export function Dashboard() {
   const filter = ms ? { ts_gte: new Date(now - ms).toISOString() } : {};
   const top = (groupBy: string[], metric: string, sort: string) => ({ groupBy, metrics: [metric], filter, sort, order: 'DESC' as const, limit: 10 });
 
-  const traffic = useAggregate('flow', { groupBy: ['agent_id'], bucket, metrics: ['sum:src_ip_bytes', 'sum:dst_ip_bytes', 'sum:src_packets', 'sum:dst_packets'], filter, sort: 'bucket', order: 'ASC' });
-  const talkers = useAggregate('flow', top(['src_ip'], 'sum:src_ip_bytes', 'sum_src_ip_bytes'));
-  const convs = useAggregate('flow', top(['src_ip', 'dst_ip'], 'sum:dst_ip_bytes', 'sum_dst_ip_bytes'));
+  const traffic = useAggregate('flow', { groupBy: ['agent_id'], bucket, metrics: ['sum:src_ip_bytes', 'sum:dst_ip_bytes', 'sum:src_packets', 'sum:dst_packets'], filter });
+  const talkers = useAggregate('flow', top(['src_ip'], 'sum:src_ip_bytes', 'sum:src_ip_bytes'));
+  const convs = useAggregate('flow', top(['src_ip', 'dst_ip'], 'sum:dst_ip_bytes', 'sum:dst_ip_bytes'));
   const names = useAggregate('dns', top(['query'], 'count', 'count'));
   const rcodes = useAggregate('dns', top(['rcode_name'], 'count', 'count'));
   const slow = useJson<Row[]>(`/api/v1/dns?has_response_eq=true&_sort=rtt_us&_order=DESC&_start=0&_end=10${ms ? `&ts_gte=${encodeURIComponent(filter.ts_gte!)}` : ''}`);
@@ -106,7 +106,7 @@ export function Dashboard() {
   const versions = useAggregate('tls', top(['version_name'], 'count', 'count'));
   const hosts = useAggregate('http', top(['host'], 'count', 'count'));
   const statuses = useAggregate('http', top(['status'], 'count', 'count'));
-  const fingerprints = useAggregate('tls', { groupBy: ['ja3_hash'], metrics: ['count', 'min:ts'], filter, sort: 'min_ts', order: 'DESC', limit: 10 });
+  const fingerprints = useAggregate('tls', { groupBy: ['ja3_hash'], metrics: ['count', 'min:ts'], filter, sort: 'min:ts', order: 'DESC', limit: 10 });
 
   // Traffic rows -> one point per bucket with a series per agent.
   const series = new Set<string>();
@@ -116,8 +116,8 @@ export function Dashboard() {
     const agent = String(r.agent_id ?? 'all') || 'all';
     series.add(agent);
     const p = byBucket.get(b) ?? { bucket: b };
-    p[`${agent} bytes`] = num(r.sum_src_ip_bytes) + num(r.sum_dst_ip_bytes);
-    p[`${agent} packets`] = num(r.sum_src_packets) + num(r.sum_dst_packets);
+    p[`${agent} bytes`] = num(r['sum:src_ip_bytes']) + num(r['sum:dst_ip_bytes']);
+    p[`${agent} packets`] = num(r['sum:src_packets']) + num(r['sum:dst_packets']);
     byBucket.set(b, p);
   }
   const points = [...byBucket.values()].sort((a, b) => String(a.bucket).localeCompare(String(b.bucket)));
@@ -145,7 +145,7 @@ export function Dashboard() {
               <LineChart data={points}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis dataKey="bucket" tickFormatter={shortTime} />
-                <YAxis yAxisId="b" tickFormatter={formatBytes} />
+                <YAxis yAxisId="b" tickFormatter={formatBytes} width={80} />
                 <YAxis yAxisId="p" orientation="right" />
                 <Tooltip labelFormatter={shortTime} />
                 <Legend />
@@ -158,10 +158,10 @@ export function Dashboard() {
           </Panel>
         </Box>
         <Panel title="Top talkers (bytes sent)" state={talkers} testid="chart-talkers">
-          <TopBar rows={talkers.data ?? []} label={str('src_ip')} value="sum_src_ip_bytes" fmt={formatBytes} />
+          <TopBar rows={talkers.data ?? []} label={str('src_ip')} value="sum:src_ip_bytes" fmt={formatBytes} />
         </Panel>
         <Panel title="Top conversations (bytes answered)" state={convs} testid="chart-conversations">
-          <TopBar rows={convs.data ?? []} label={(r) => `${r.src_ip} → ${r.dst_ip}`} value="sum_dst_ip_bytes" fmt={formatBytes} />
+          <TopBar rows={convs.data ?? []} label={(r) => `${r.src_ip} → ${r.dst_ip}`} value="sum:dst_ip_bytes" fmt={formatBytes} />
         </Panel>
         <Panel title="Top DNS names" state={names} testid="chart-dns-names">
           <TopBar rows={names.data ?? []} label={str('query')} value="count" />
@@ -200,7 +200,7 @@ export function Dashboard() {
               {(fingerprints.data ?? []).map((r, i) => (
                 <tr key={i}>
                   <td>{String(r.ja3_hash ?? '(none)')}</td>
-                  <td>{formatValue(r.min_ts, { type: 'timestamp', name: 'ts' })}</td>
+                  <td>{formatValue(r['min:ts'], { type: 'timestamp', name: 'ts' })}</td>
                   <td style={{ textAlign: 'right' }}>{num(r.count)}</td>
                 </tr>
               ))}

@@ -53,6 +53,12 @@ page.setDefaultTimeout(45000);
 page.setDefaultNavigationTimeout(60000);
 const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
+// A full page load (not a hash change), so nothing of the previous view is read.
+async function open(p, path) {
+  await p.goto('about:blank');
+  await p.goto(`${base}/${path}`, { waitUntil: 'domcontentloaded' });
+}
+
 async function signIn(p, tok) {
   await p.goto(`${base}/#/login`, { waitUntil: 'domcontentloaded' });
   await p.fill('input[name="token"]', tok);
@@ -90,7 +96,7 @@ await check('sign-in with a valid token shows the dashboard with charts', async 
     await panel.locator('svg.recharts-surface').first().waitFor();
   }
   // The top-talkers bars are the API's top-10 by bytes.
-  const { body } = await api('/api/v1/flow/aggregate?group_by=src_ip&metrics=sum:src_ip_bytes&_sort=sum_src_ip_bytes&_order=DESC&_limit=10');
+  const { body } = await api('/api/v1/flow/aggregate?group_by=src_ip&metrics=sum:src_ip_bytes&_sort=sum:src_ip_bytes&_order=DESC&_limit=10');
   const rows = Array.isArray(body) ? body : body.rows;
   assert(rows.length > 0, 'API has no flows');
   const text = await page.getByTestId('chart-talkers').innerText();
@@ -104,10 +110,11 @@ await check('DNS list filters by name', async () => {
   assert(body.length, 'no DNS events with a name');
   const name = body[0].query;
   const expected = (await api(`/api/v1/dns?query_eq=${encodeURIComponent(name)}&_start=0&_end=1`)).total;
-  await page.goto(`${base}/#/dns`);
+  await open(page, `#/dns`);
   await listTotal(page);
   await page.getByRole('button', { name: /add filter/i }).click();
-  await page.getByRole('menuitem', { name: /^query contains$/i }).click();
+  // react-admin 5 lists filters as menu items with a checkbox.
+  await page.locator('[role^="menuitem"]').filter({ hasText: /^query contains$/i }).first().click();
   await page.getByLabel(/^query contains$/i).fill(name);
   await page.waitForFunction(() => !document.querySelector('.MuiLinearProgress-root'));
   await page.waitForTimeout(1200);
@@ -125,7 +132,7 @@ await check('DNS list filters by rcode', async () => {
   const rows = (Array.isArray(body) ? body : body.rows).filter((r) => r.rcode_name);
   assert(rows.length, 'no rcodes');
   const pick = rows.find((r) => r.rcode_name !== 'NOERROR') ?? rows[0];
-  await page.goto(`${base}/#/dns?filter=${encodeURIComponent(JSON.stringify({ rcode_name_like: pick.rcode_name }))}`);
+  await open(page, `#/dns?filter=${encodeURIComponent(JSON.stringify({ rcode_name_like: pick.rcode_name }))}`);
   const shown = await listTotal(page);
   const api_total = (await api(`/api/v1/dns?rcode_name_like=${encodeURIComponent(`*${pick.rcode_name}*`)}&_start=0&_end=1`)).total;
   assert(shown === api_total, `UI ${shown} vs API ${api_total}`);
@@ -135,7 +142,7 @@ await check('DNS list filters by rcode', async () => {
 });
 
 await check('sorting and paging of the flow list follow the API', async () => {
-  await page.goto(`${base}/#/flow?sort=src_ip_bytes&order=DESC&page=2&perPage=10`);
+  await open(page, `#/flow?sort=src_ip_bytes&order=DESC&page=2&perPage=10`);
   const total = await listTotal(page);
   const expected = await api('/api/v1/flow?_sort=src_ip_bytes&_order=DESC&_start=10&_end=20');
   assert(total === expected.total, `total ${total} vs ${expected.total}`);
@@ -145,7 +152,7 @@ await check('sorting and paging of the flow list follow the API', async () => {
     assert(rows[i].includes(String(expected.body[i].src_ip)), `row ${i} is not ${expected.body[i].src_ip}`);
   }
   // Clicking a column header sorts by it.
-  await page.goto(`${base}/#/flow`);
+  await open(page, `#/flow`);
   await listTotal(page);
   await page.locator('th').filter({ hasText: /^dst packets$/i }).locator('span[role="button"], .MuiTableSortLabel-root').first().click();
   await page.waitForFunction(() => location.hash.includes('dst_packets'));
@@ -157,7 +164,7 @@ await check('a flow detail shows its DNS and TLS events', async () => {
   assert(tls, 'no TLS event with a community id');
   const flows = (await api(`/api/v1/flow?community_id_eq=${encodeURIComponent(tls.community_id)}&_start=0&_end=1`)).body;
   assert(flows.length, 'TLS event without its flow');
-  await page.goto(`${base}/#/flow/${flows[0].id}/show`);
+  await open(page, `#/flow/${flows[0].id}/show`);
   const related = page.getByTestId('related-tls');
   await related.waitFor();
   await related.getByText(String(tls.sni || tls.dst_ip)).first().waitFor();
@@ -166,7 +173,7 @@ await check('a flow detail shows its DNS and TLS events', async () => {
   assert(dns, 'no DNS event with a community id');
   const dflows = (await api(`/api/v1/flow?community_id_eq=${encodeURIComponent(dns.community_id)}&_start=0&_end=1`)).body;
   assert(dflows.length, 'DNS event without its flow');
-  await page.goto(`${base}/#/flow/${dflows[0].id}/show`);
+  await open(page, `#/flow/${dflows[0].id}/show`);
   await page.getByTestId('related-dns').getByText(String(dns.query)).first().waitFor();
   await shot('flow-detail-dns');
 });
@@ -174,7 +181,7 @@ await check('a flow detail shows its DNS and TLS events', async () => {
 await check('the agents page shows counters', async () => {
   const agents = (await api('/api/v1/agent?_sort=ts&_order=DESC&_start=0&_end=1')).body;
   assert(agents.length, 'no agent reports');
-  await page.goto(`${base}/#/agents`);
+  await open(page, `#/agents`);
   const card = page.getByTestId('agent-card').first();
   await card.waitFor();
   const text = await card.innerText();
@@ -185,7 +192,7 @@ await check('the agents page shows counters', async () => {
 });
 
 await check('the live view connects', async () => {
-  await page.goto(`${base}/#/live`);
+  await open(page, `#/live`);
   await page.getByText('connected', { exact: true }).waitFor();
   await shot('live');
 });
