@@ -6,7 +6,7 @@
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="$ROOT/build/fuzz"
-SECONDS_PER_TARGET=${FUZZ_SECONDS:-20}
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-10}
 export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 
 if [ ! -f "$BUILD/build.ninja" ]; then
