@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/timestamp.pb.h>
 
 #include "common/ip.h"
 #include "common/time.h"
@@ -127,8 +129,20 @@ void append_mac(const uint8_t* p, std::string& out) {
   }
 }
 
-void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::string& out) {
+// The (tapir.v1.format) option of a bytes field. Reading an extension is a
+// lookup in the options' extension set; events repeat the same few fields, so
+// the answer is remembered per field (descriptors live as long as the process).
+v1::Format field_format(const pb::FieldDescriptor* fd) {
+  thread_local std::unordered_map<const pb::FieldDescriptor*, v1::Format> cache;
+  auto it = cache.find(fd);
+  if (it != cache.end()) return it->second;
   const auto fmt = fd->options().GetExtension(v1::format);
+  cache.emplace(fd, fmt);
+  return fmt;
+}
+
+void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::string& out) {
+  const auto fmt = field_format(fd);
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   if (fmt == v1::FORMAT_DEFAULT) {
     append_base64(raw, out);
@@ -150,17 +164,20 @@ void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::st
 void append_message(const pb::Message& msg, std::string& out, int depth);
 
 TimeNs timestamp_ns(const pb::Message& ts) {
+  // Events are generated messages: read the Timestamp directly; reflection
+  // only for a dynamic message.
+  if (const auto* t = dynamic_cast<const pb::Timestamp*>(&ts)) return t->seconds() * kNsPerSec + t->nanos();
   const auto* d = ts.GetDescriptor();
   const auto* r = ts.GetReflection();
-  const auto* sec = d->FindFieldByNumber(1);
-  const auto* nanos = d->FindFieldByNumber(2);
-  return r->GetInt64(ts, sec) * kNsPerSec + r->GetInt32(ts, nanos);
+  return r->GetInt64(ts, d->FindFieldByNumber(1)) * kNsPerSec +
+         r->GetInt32(ts, d->FindFieldByNumber(2));
 }
 
 void append_sub_message(const pb::Message& m, std::string& out, int depth) {
-  if (m.GetDescriptor()->full_name() == "google.protobuf.Timestamp") {
+  static const pb::Descriptor* const kTimestamp = pb::Timestamp::descriptor();
+  if (m.GetDescriptor() == kTimestamp) {
     out += '"';
-    out += format_rfc3339(timestamp_ns(m));
+    append_rfc3339(timestamp_ns(m), out);
     out += '"';
     return;
   }
@@ -178,9 +195,8 @@ void append_enum(const pb::EnumValueDescriptor* ev, int number, std::string& out
 }
 
 // One value of `fd`: the single value, or element `index` of a repeated field.
-void append_value(const pb::Message& msg, const pb::FieldDescriptor* fd, int index,
-                  std::string& out, int depth) {
-  const auto* r = msg.GetReflection();
+void append_value(const pb::Message& msg, const pb::Reflection* r, const pb::FieldDescriptor* fd,
+                  int index, std::string& out, int depth) {
   const bool rep = fd->is_repeated();
   using FD = pb::FieldDescriptor;
   switch (fd->cpp_type()) {
@@ -244,7 +260,8 @@ void append_map(const pb::Message& msg, const pb::FieldDescriptor* fd, std::stri
     const pb::Message& entry = r->GetRepeatedMessage(msg, fd, i);
     if (i > 0) out += ',';
     std::string key;
-    append_value(entry, key_fd, -1, key, depth);
+    const auto* er = entry.GetReflection();
+    append_value(entry, er, key_fd, -1, key, depth);
     if (key_fd->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING) {
       out += key;
     } else {
@@ -253,14 +270,18 @@ void append_map(const pb::Message& msg, const pb::FieldDescriptor* fd, std::stri
       out += '"';
     }
     out += ':';
-    append_value(entry, val_fd, -1, out, depth);
+    append_value(entry, er, val_fd, -1, out, depth);
   }
   out += '}';
 }
 
 void append_message(const pb::Message& msg, std::string& out, int depth) {
-  std::vector<const pb::FieldDescriptor*> fields;
-  msg.GetReflection()->ListFields(msg, &fields);
+  // One field list per nesting level, reused: no allocation per message.
+  thread_local std::vector<const pb::FieldDescriptor*> lists[kMaxDepth + 1];
+  auto& fields = lists[depth];
+  fields.clear();
+  const pb::Reflection* r = msg.GetReflection();
+  r->ListFields(msg, &fields);
   out += '{';
   bool first = true;
   for (const auto* fd : fields) {
@@ -272,15 +293,15 @@ void append_message(const pb::Message& msg, std::string& out, int depth) {
     if (fd->is_map()) {
       append_map(msg, fd, out, depth);
     } else if (fd->is_repeated()) {
-      const int n = msg.GetReflection()->FieldSize(msg, fd);
+      const int n = r->FieldSize(msg, fd);
       out += '[';
       for (int i = 0; i < n; ++i) {
         if (i > 0) out += ',';
-        append_value(msg, fd, i, out, depth);
+        append_value(msg, r, fd, i, out, depth);
       }
       out += ']';
     } else {
-      append_value(msg, fd, -1, out, depth);
+      append_value(msg, r, fd, -1, out, depth);
     }
   }
   out += '}';
