@@ -61,9 +61,16 @@ TEST(ManyFlows, MillionHalfOpenFlowsStayBounded) {
   EXPECT_EQ(s.pool_records, cfg.max_flows);
   // Past capacity, eviction reuses records: memory does not grow with the
   // 870k further flows (allowing a little for allocator noise).
+  // (Not under AddressSanitizer: its quarantine keeps freed blocks resident
+  // on purpose, so RSS does not reflect the table there; pool_records above
+  // is the bound that holds in every build.)
+#ifndef __SANITIZE_ADDRESS__
   const size_t rss_end = rss_kib();
   EXPECT_LT(rss_end, rss_at_capacity + 16 * 1024)
       << "RSS grew from " << rss_at_capacity << " KiB to " << rss_end << " KiB";
+#else
+  (void)rss_at_capacity;
+#endif
   table.flush();
   EXPECT_EQ(obs.ends, kFlows);
   EXPECT_EQ(table.stats().active, 0u);
