@@ -146,7 +146,8 @@ CaptureCounters sum(std::vector<std::unique_ptr<Worker>>& workers) {
   return t;
 }
 
-bool split_host_port(const std::string& s, std::string& host, int& port) {
+// Used by the metrics endpoint, which agent-only builds without cpp-httplib leave out.
+[[maybe_unused]] bool split_host_port(const std::string& s, std::string& host, int& port) {
   auto colon = s.rfind(':');
   if (colon == std::string::npos) return false;
   host = s.substr(0, colon);

@@ -17,6 +17,10 @@ dir=$2
 cache=${TAPIR_CROSS_CACHE:-$HOME/.cache/tapir-cross}/debs-$arch
 stamp="$dir/.complete"
 roots=(libpcap-dev libprotobuf-dev libssl-dev libgtest-dev zlib1g-dev)
+# The agent's gRPC exporter and YAML configuration. protobuf-compiler-grpc is
+# unpacked only because gRPC's CMake package checks that its plugin exists;
+# code generation runs the build machine's plugin.
+roots+=(libgrpc++-dev protobuf-compiler-grpc libyaml-cpp-dev)
 skip='^(libc6|libc6-dev|libc-dev-bin|linux-libc-dev|libcrypt-dev|libcrypt1|libnsl-dev|libtirpc-dev|rpcsvc-proto|gcc-12-base|libgcc-s1|libstdc\+\+6|pkg-config|pkgconf|pkgconf-bin|libpkgconf3|sed)$'
 
 want_key="${roots[*]} +json"
