@@ -19,7 +19,7 @@ archs=("$@")
 # Tests that cannot run under qemu-user or need the collector side.
 EXCLUDE_LABELS='live|e2e|ui|integration|slow'
 
-declare -A result_build result_tests result_same
+declare -A result_build result_built result_tests result_same
 out_dir="$ROOT/build/cross-out"
 mkdir -p "$out_dir"
 
@@ -43,19 +43,25 @@ build_arch() {
   dir=$(dir_for "$arch")
   if [ "$arch" = x86_64 ]; then
     [ -f "$dir/build.ninja" ] || cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$dir.configure.log" 2>&1 || return 1
-    ninja -C "$dir" -j "$JOBS" tapir >"$dir.matrix-build.log" 2>&1 || { tail -30 "$dir.matrix-build.log" >&2; return 1; }
+    ninja -C "$dir" -j "$JOBS" tapir tapir-agent >"$dir.matrix-build.log" 2>&1 || { tail -30 "$dir.matrix-build.log" >&2; return 1; }
+    result_built[$arch]="tapir,tapir-agent(gRPC)"
     return 0
   fi
-  local dir="$ROOT/build/cross-$arch" args=(-DTAPIR_AGENT_ONLY=ON -DTAPIR_WITH_GRPC=OFF -DTAPIR_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo)
-  if [ "$arch" != x86_64 ]; then
-    local sysroot
-    sysroot=$(sysroot_for "$arch") || return 1
-    args+=(-DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$arch.cmake" -DTAPIR_SYSROOT="$sysroot")
-  fi
-  if [ ! -f "$dir/build.ninja" ]; then
-    cmake -S "$ROOT" -B "$dir" -G Ninja "${args[@]}" >"$dir.configure.log" 2>&1 || { tail -20 "$dir.configure.log" >&2; return 1; }
-  fi
+  # The agent ships its gRPC exporter wherever Debian packages gRPC for the
+  # architecture (arm64, armhf); riscv64 builds from source without it.
+  local grpc=ON
+  [ "$arch" = riscv64 ] && grpc=OFF
+  local dir="$ROOT/build/cross-$arch" args=(-DTAPIR_AGENT_ONLY=ON -DTAPIR_WITH_GRPC=$grpc -DTAPIR_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  local sysroot
+  sysroot=$(sysroot_for "$arch") || return 1
+  args+=(-DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$arch.cmake" -DTAPIR_SYSROOT="$sysroot")
+  # Configure every time: cached options from an earlier run must not win over these.
+  cmake -S "$ROOT" -B "$dir" -G Ninja "${args[@]}" >"$dir.configure.log" 2>&1 || { tail -20 "$dir.configure.log" >&2; return 1; }
   ninja -C "$dir" -j "$JOBS" >"$dir.build.log" 2>&1 || { tail -30 "$dir.build.log" >&2; return 1; }
+  local built=tapir
+  [ -x "$dir/apps/tapir-agent/tapir-agent" ] && built+=",tapir-agent"
+  [ $grpc = ON ] && built+="(gRPC)"
+  result_built[$arch]=$built
 }
 
 run_tests() {
@@ -123,10 +129,10 @@ if [[ " ${archs[*]} " == *" x86_64 "* ]]; then
 fi
 
 status=0
-printf '\n%-10s %-8s %-8s %s\n' arch build tests "decode output vs x86_64"
+printf '\n%-10s %-8s %-28s %-8s %s\n' arch build built tests "decode output vs x86_64"
 for arch in "${archs[@]}"; do
   b=${result_build[$arch]:-FAIL} t=${result_tests[$arch]:--} s=${result_same[$arch]:--}
-  printf '%-10s %-8s %-8s %s\n' "$arch" "$b" "$t" "$s"
+  printf '%-10s %-8s %-28s %-8s %s\n' "$arch" "$b" "${result_built[$arch]:--}" "$t" "$s"
   [[ $b == ok && $t == ok && $s != DIFFERS && $s != EMPTY ]] || status=1
 done
 exit $status
