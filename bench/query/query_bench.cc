@@ -1,0 +1,181 @@
+// query_bench [EVENTS] [DB] [REPEATS]
+//
+// Fills a SQLite store with EVENTS flow events (default 10 million, spread
+// over one day, 65,536 client addresses, 4,096 servers) through the store's
+// own insert path, unless DB already holds that many; then starts a
+// tapir-collector on it and times the requests the web UI makes: list pages
+// (with X-Total-Count), indexed and unindexed filters, a one-hour top-10
+// aggregation and a bytes-per-minute series. Prints p50/p99/max per request.
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/ip.h"
+#include "harness.h"
+#include "store/store.h"
+
+namespace tt = tapir::testing;
+namespace v1 = tapir::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int64_t kBase = 1'700'000'000;  // 2023-11-14T22:13:20Z
+constexpr int64_t kSpan = 86'400;         // one day of events
+
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+};
+
+std::string ip4(uint32_t v) {
+  std::string raw(4, '\0');
+  for (int i = 0; i < 4; ++i) raw[static_cast<size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
+  return raw;
+}
+
+void fill(v1::Flow* f, int64_t i, int64_t n, Rng& r) {
+  static const uint32_t kPorts[] = {53, 443, 443, 443, 80, 123, 22, 8080};
+  static const char* kApps[] = {"dns", "tls", "tls", "tls", "http", "", "", "http"};
+  int64_t ns = i * (kSpan * 1'000'000'000 / n);
+  f->mutable_ts()->set_seconds(kBase + ns / 1'000'000'000);
+  f->mutable_ts()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+  uint64_t x = r.next();
+  f->mutable_src()->set_ip(ip4(0x0a000000u | static_cast<uint32_t>(x & 0xffff)));
+  f->mutable_src()->set_port(static_cast<uint32_t>(32768 + (x >> 16) % 28000));
+  uint64_t y = r.next();
+  // Servers: a few are popular (top-10 has something to find).
+  uint32_t server = (y & 7) == 0 ? static_cast<uint32_t>(y >> 8) % 16 : static_cast<uint32_t>(y >> 8) % 4096;
+  f->mutable_dst()->set_ip(ip4(0xc6336400u + server));
+  size_t k = (y >> 40) % 8;
+  f->mutable_dst()->set_port(kPorts[k]);
+  f->set_app_proto(kApps[k]);
+  f->set_ip_proto(kPorts[k] == 53 || kPorts[k] == 123 ? 17 : 6);
+  f->set_ip_version(4);
+  f->set_src_packets(1 + (y >> 20) % 40);
+  f->set_dst_packets(1 + (y >> 26) % 60);
+  f->set_src_ip_bytes(60 + (y >> 12) % 20000);
+  f->set_dst_ip_bytes(60 + (y >> 30) % 200000);
+  f->set_end_reason(static_cast<v1::FlowEndReason>(1 + (y >> 50) % 4));
+  f->set_community_id("1:" + std::to_string(x % 1000000007) + std::to_string(i));
+}
+
+int64_t stored_rows(const std::string& db) {
+  if (!std::filesystem::exists(db)) return 0;
+  std::string out = tt::sqlite(db, "SELECT COUNT(*) FROM flow");
+  return out.empty() ? 0 : std::atoll(out.c_str());
+}
+
+double pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t n = argc > 1 ? std::atoll(argv[1]) : 10'000'000;
+  std::string dir = tt::temp_dir("query-bench");
+  std::string db = argc > 2 ? argv[2] : dir + "/query.db";
+  int repeats = argc > 3 ? std::atoi(argv[3]) : 30;
+
+  int64_t have = stored_rows(db);
+  if (have < n) {
+    std::filesystem::remove(db);
+    std::filesystem::remove(db + "-wal");
+    std::filesystem::remove(db + "-shm");
+    tapir::store::SqliteOptions opt;
+    opt.readers = 1;
+    auto store = tapir::store::open_sqlite(db, opt);
+    Rng rng{0x9e3779b97f4a7c15ULL};
+    constexpr int kPerBatch = 1000, kBatchesPerCommit = 20;
+    auto t0 = Clock::now();
+    uint64_t seq = 0;
+    for (int64_t i = 0; i < n;) {
+      std::vector<v1::EventBatch> batches;
+      for (int b = 0; b < kBatchesPerCommit && i < n; ++b) {
+        v1::EventBatch batch;
+        batch.set_sequence(++seq);
+        for (int k = 0; k < kPerBatch && i < n; ++k, ++i) fill(batch.add_events()->mutable_flow(), i, n, rng);
+        batches.push_back(std::move(batch));
+      }
+      std::vector<tapir::store::BatchIn> in;
+      for (auto& b : batches) in.push_back({"bench-agent", b.sequence(), &b});
+      store->insert(in);
+      if (i % 1'000'000 == 0) {
+        double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        std::fprintf(stderr, "filled %lld events, %.0f events/s\n", static_cast<long long>(i),
+                     static_cast<double>(i) / s);
+      }
+    }
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("fill: %lld events in %.1f s through Store::insert = %.0f events/s (%.1f MB database)\n",
+                static_cast<long long>(n), s, static_cast<double>(n) / s,
+                static_cast<double>(std::filesystem::file_size(db)) / 1e6);
+  } else {
+    std::printf("reusing %s (%lld events)\n", db.c_str(), static_cast<long long>(have));
+  }
+
+  tt::CollectorProcess c(db, {"--insecure", "--no-api-auth"});
+  if (!c.start()) {
+    std::fprintf(stderr, "collector did not start:\n%s\n", c.output().c_str());
+    return 1;
+  }
+  httplib::Client cli("127.0.0.1", c.api_port);
+  cli.set_tcp_nodelay(true);
+  cli.set_read_timeout(120, 0);
+
+  // The hour in the middle of the day.
+  std::string h0 = std::to_string(kBase + kSpan / 2), h1 = std::to_string(kBase + kSpan / 2 + 3600);
+  std::string hour = "ts_gte=" + h0 + "&ts_lt=" + h1;
+  struct Case {
+    const char* name;
+    std::string path;
+  } cases[] = {
+      {"list, newest first (page 1)", "/api/v1/flow?_sort=ts&_order=DESC&_start=0&_end=25"},
+      {"list, page 400", "/api/v1/flow?_sort=ts&_order=DESC&_start=10000&_end=10025"},
+      {"src_ip_eq (indexed)", "/api/v1/flow?src_ip_eq=10.0.18.52&_sort=ts&_order=DESC&_start=0&_end=25"},
+      {"community_id_eq (indexed)", "/api/v1/flow?community_id_eq=1:42&_start=0&_end=25"},
+      {"one hour, newest first", "/api/v1/flow?" + hour + "&_sort=ts&_order=DESC&_start=0&_end=25"},
+      {"dst_ip_eq + one hour", "/api/v1/flow?dst_ip_eq=198.51.100.3&" + hour + "&_start=0&_end=25"},
+      {"dst_port_eq=53 (not indexed)", "/api/v1/flow?dst_port_eq=53&_sort=ts&_order=DESC&_start=0&_end=25"},
+      {"top-10 src_ip by bytes, 1 h", "/api/v1/flow/aggregate?group_by=src_ip&metrics=sum:src_ip_bytes,count&_sort=sum:src_ip_bytes&_order=desc&_limit=10&" + hour},
+      {"top-10 dst_ip by flows, 1 h", "/api/v1/flow/aggregate?group_by=dst_ip&metrics=count&_sort=count&_order=desc&_limit=10&" + hour},
+      {"bytes per minute, 1 h", "/api/v1/flow/aggregate?bucket=60s&metrics=sum:src_ip_bytes&" + hour},
+  };
+  std::printf("\n%-32s %8s %9s %9s %9s %s\n", "request", "bytes", "p50 ms", "p99 ms", "max ms", "X-Total-Count");
+  int status = 0;
+  for (const auto& k : cases) {
+    std::vector<double> ms;
+    size_t bytes = 0;
+    std::string total = "-";
+    for (int i = 0; i < repeats + 1; ++i) {
+      auto t0 = Clock::now();
+      auto res = cli.Get(k.path);
+      double t = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      if (!res || res->status != 200) {
+        std::fprintf(stderr, "%s: %s\n", k.path.c_str(), res ? res->body.c_str() : "no response");
+        status = 1;
+        break;
+      }
+      if (i == 0) continue;  // first request warms the page cache
+      ms.push_back(t);
+      bytes = res->body.size();
+      if (res->has_header("X-Total-Count")) total = res->get_header_value("X-Total-Count");
+    }
+    if (ms.empty()) continue;
+    std::printf("%-32s %8zu %9.1f %9.1f %9.1f %s\n", k.name, bytes, pct(ms, 0.5), pct(ms, 0.99),
+                *std::max_element(ms.begin(), ms.end()), total.c_str());
+  }
+  std::printf("(bytes: response size; %d timed requests each after one warm-up, one client)\n", repeats);
+  return status;
+}
