@@ -132,12 +132,18 @@ struct SqliteOptions {
   // synchronous=FULL makes each commit durable against power loss, NORMAL
   // only against process crashes (WAL); acks promise durability, so FULL.
   bool synchronous_full = true;
+  // Page cache of the writing connection (index upkeep during ingest).
+  int writer_cache_mib = 64;
+  // Memory-mapped I/O for every connection (0: off).
+  int64_t mmap_mib = 256;
+  // WAL size (pages) at which the writer checkpoints into the database.
+  int wal_checkpoint_pages = 8192;
 };
 
 std::unique_ptr<Store> open_sqlite(const std::string& path, const SqliteOptions& options = {});
 
 // The layout version this build writes (bumped when a change is not a pure
 // column addition).
-constexpr int kLayoutVersion = 1;
+constexpr int kLayoutVersion = 2;
 
 }  // namespace tapir::store

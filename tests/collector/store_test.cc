@@ -94,6 +94,12 @@ TEST(Store, MigratesAnOlderLayoutByAddingColumns) {
   EXPECT_EQ(sqlite(db, "SELECT src_ip, dst_ip, rtt_us IS NULL FROM flow WHERE agent_id='old'"),
             "1.1.1.1|2.2.2.2|1");
   EXPECT_EQ(sqlite(db, "SELECT COUNT(*) FROM pragma_table_info('flow') WHERE name='app_proto'"), "1");
+  // Layout 2: the kept row count includes the rows that were already there,
+  // and the address indexes carry the timestamp.
+  EXPECT_EQ(sqlite(db, "SELECT n FROM _counts WHERE tbl='flow'"), "4");
+  EXPECT_EQ(sqlite(db, "SELECT value FROM _meta WHERE key='layout_version'"),
+            std::to_string(store::kLayoutVersion));
+  EXPECT_EQ(sqlite(db, "SELECT group_concat(name, ',') FROM pragma_index_info('flow_dst_ip_ts')"), "dst_ip,ts");
 }
 
 TEST(Store, RefusesANewerLayout) {
@@ -127,6 +133,43 @@ TEST(Store, RetentionByAge) {
   EXPECT_EQ(expect, "0");
   EXPECT_EQ(deleted, 50);
   EXPECT_EQ(sqlite(db, "SELECT COUNT(*) FROM flow"), "50");
+  EXPECT_EQ(s->stats().rows["flow"], 50);  // the kept count follows deletions
+}
+
+// The row count the store keeps (X-Total-Count of an unfiltered list) against
+// COUNT(*) from the sqlite3 CLI, through inserts of several event types,
+// a resent batch, size retention and a reopen.
+TEST(Store, KeptRowCountsMatchTheTables) {
+  std::string db = testing::temp_dir("store-counts") + "/t.db";
+  auto check = [&](store::Store& s) {
+    auto st = s.stats();
+    for (const auto& r : schema::Model::get().resources())
+      EXPECT_EQ(std::to_string(st.rows[r.name]), sqlite(db, "SELECT COUNT(*) FROM \"" + r.name + "\""))
+          << r.name;
+  };
+  {
+    auto s = store::open_sqlite(db);
+    auto b1 = testing::flow_batch("a", 1, 0, 40);
+    v1::EventBatch b2;
+    b2.set_sequence(2);
+    for (int i = 0; i < 7; ++i) testing::fill_dns(b2.add_events()->mutable_dns(), i);
+    for (int i = 0; i < 3; ++i) testing::fill_flow(b2.add_events()->mutable_flow(), i, "b2");
+    s->insert({{"a", 1, &b1}, {"a", 2, &b2}});
+    s->insert({{"a", 2, &b2}});  // resent: stored once, counted once
+    check(*s);
+    EXPECT_EQ(s->stats().rows["flow"], 43);
+    EXPECT_EQ(s->stats().rows["dns"], 7);
+    s->apply_retention({0, 1}, 0);  // over any size: the oldest tenth goes
+    check(*s);
+  }
+  auto again = store::open_sqlite(db);
+  check(*again);
+  store::Query q;
+  q.resource = schema::Model::get().find("flow");
+  ASSERT_NE(q.resource, nullptr);
+  q.count_total = true;
+  q.limit = 5;
+  EXPECT_EQ(std::to_string(again->query(q).total), sqlite(db, "SELECT COUNT(*) FROM flow"));
 }
 
 TEST(Store, RetentionBySizeDeletesTheOldestRows) {
