@@ -17,6 +17,15 @@ log() { printf '\033[1m[static]\033[0m %s\n' "$*" >&2; }
 
 mapfile -t pcaps < <(find "$TESTDATA" -type f \( -name '*.pcap' -o -name '*.pcapng' \) | sort)
 printf '\n%-8s %-10s %-12s %-14s %-22s %s\n' arch size stripped "peak RSS" "dynamic deps" "output vs x86_64 dynamic"
+# The dynamically linked release build, for comparison.
+dyn="$ROOT/build/release/apps/tapir/tapir"
+if [ -x "$dyn" ]; then
+  /usr/bin/time -f '%M' -o "$ROOT/build/static-dynamic.rss" "$dyn" decode --quiet -o /dev/null "${pcaps[@]}" >/dev/null 2>&1
+  strip -o "$ROOT/build/static-dynamic.stripped" "$dyn"
+  printf '%-8s %-10s %-12s %-14s %-22s %s\n' "x86_64" "$(($(stat -c %s "$dyn") / 1024)) KiB" \
+    "$(($(stat -c %s "$ROOT/build/static-dynamic.stripped") / 1024)) KiB" "$(tail -n1 "$ROOT/build/static-dynamic.rss") KiB" \
+    "$(readelf -d "$dyn" | grep -c 'Shared library') libraries" "(the dynamic release build, RelWithDebInfo)"
+fi
 for arch in "${archs[@]}"; do
   pcapdir="$ROOT/build/static-pcap-$arch"
   ONLY=libpcap "$ROOT/tools/cross/build-deps-from-source.sh" "$arch" "$pcapdir" >&2 || { status=1; continue; }
@@ -40,7 +49,9 @@ for arch in "${archs[@]}"; do
   ssize=$(stat -c %s "$bin.stripped")
   deps=$(readelf -d "$bin" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')
   # Peak RSS over the whole corpus in one process (multiple files = one run).
-  rss=$( { /usr/bin/time -f '%M' "${emu[@]}" "$bin" decode --quiet -o /dev/null "${pcaps[@]}" >/dev/null 2>/dev/null; } 2>&1 | tail -n1)
+  # Under qemu-user this is the emulator's RSS, the program's included.
+  /usr/bin/time -f '%M' -o "$dir.rss" "${emu[@]}" "$bin" decode --quiet -o /dev/null "${pcaps[@]}" >/dev/null 2>&1
+  rss=$(tail -n1 "$dir.rss")
   # Same events as the dynamic x86_64 build, file by file.
   same=ok
   ref="$ROOT/build/release/apps/tapir/tapir"
