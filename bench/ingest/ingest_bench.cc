@@ -27,27 +27,28 @@ int main(int argc, char** argv) {
   int per_batch = argc > 3 ? std::atoi(argv[3]) : 100;
   bool narrow = argc > 4 && std::string(argv[4]) == "narrow";
   std::string dir = tt::temp_dir("ingest-bench");
-  auto certs = tt::Certs::make(dir);
+  // One identity per stream up to 100 (1000 streams: ten per identity).
+  const int identities = std::min(streams, 100);
+  auto certs = tt::Certs::make(dir, identities);
+  auto identity = [&](int s) { return "agent-" + std::to_string(s % identities + 1); };
   tt::CollectorProcess c(dir + "/bench.db", {"--cert", certs.cert("server"), "--key",
                                                   certs.key("server"), "--ca", certs.ca(), "--no-api-auth"});
   if (!c.start()) {
     std::fprintf(stderr, "collector did not start:\n%s\n", c.output().c_str());
     return 1;
   }
-  // Every stream authenticates as agent-1 or agent-2 with sequences of its
-  // own, so batches never collide in de-duplication. The sequences are dealt
-  // round-robin: the streams of one identity advance side by side, and the
-  // collector sees each identity's sequences nearly in order, as from one
-  // agent. (Consecutive ranges per stream would put thousands of sequences
-  // out of order, past the collector's reorder window of 4096 sequences per
-  // agent; the collector would then count the stragglers as duplicates of
-  // batches it had given up on, and not store them.)
-  const uint64_t per_identity = static_cast<uint64_t>((streams + 1) / 2);
+  // Streams sharing an identity get sequences dealt round-robin: they
+  // advance side by side and the collector sees each identity's sequences
+  // nearly in order, as from one agent. (Consecutive ranges per stream would
+  // put thousands of sequences out of order, past the collector's reorder
+  // window of 4096 per agent; it would then count the stragglers as
+  // duplicates of batches it had given up on, and not store them.)
+  const uint64_t per_identity = static_cast<uint64_t>((streams + identities - 1) / identities);
   std::vector<std::vector<v1::EventBatch>> work(static_cast<size_t>(streams));
   for (int s = 0; s < streams; ++s)
     for (int b = 0; b < batches; ++b) {
-      const char* who = s % 2 ? "agent-2" : "agent-1";
-      uint64_t seq = static_cast<uint64_t>(b) * per_identity + static_cast<uint64_t>(s / 2) + 1;
+      std::string who = identity(s);
+      uint64_t seq = static_cast<uint64_t>(b) * per_identity + static_cast<uint64_t>(s / identities) + 1;
       if (narrow) {
         work[static_cast<size_t>(s)].push_back(tt::flow_batch(who, seq, b * per_batch, per_batch));
         continue;
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (int s = 0; s < streams; ++s) {
     threads.emplace_back([&, s] {
-      auto ch = tt::agent_channel(c.grpc_target(), &certs, s % 2 ? "agent-2" : "agent-1");
+      auto ch = tt::agent_channel(c.grpc_target(), &certs, identity(s));
       auto stub = v1::Collector::NewStub(ch);
       grpc::ClientContext ctx;
       auto stream = stub->Export(&ctx);

@@ -75,7 +75,8 @@ struct Certs {
   std::string cert(const std::string& n) const { return dir + "/" + n + ".pem"; }
   std::string key(const std::string& n) const { return dir + "/" + n + ".key"; }
 
-  static Certs make(const std::string& dir) {
+  // Agent certificates agent-1 ... agent-<agents> (at least 2).
+  static Certs make(const std::string& dir, int agents = 2) {
     Certs c{dir};
     auto run = [&](const std::string& cmd) {
       int st = 0;
@@ -98,8 +99,8 @@ struct Certs {
     ca("rogue-ca");
     leaf("server", "localhost", "ca",
          "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth");
-    leaf("agent-1", "agent-1", "ca", "extendedKeyUsage=clientAuth");
-    leaf("agent-2", "agent-2", "ca", "extendedKeyUsage=clientAuth");
+    for (int i = 1; i <= std::max(agents, 2); ++i)
+      leaf("agent-" + std::to_string(i), "agent-" + std::to_string(i), "ca", "extendedKeyUsage=clientAuth");
     leaf("rogue", "agent-1", "rogue-ca", "extendedKeyUsage=clientAuth");
     return c;
   }
