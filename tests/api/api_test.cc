@@ -253,19 +253,6 @@ TEST_F(Api, TokensAreRequired) {
   EXPECT_EQ(open.Get("/metrics")->status, 200);
 }
 
-void leaf_paths(const google::protobuf::Descriptor* m, const std::string& prefix, int depth,
-                std::vector<std::string>& out) {
-  for (int i = 0; i < m->field_count(); ++i) {
-    const auto* f = m->field(i);
-    std::string name = prefix.empty() ? f->name() : prefix + "_" + f->name();
-    if (!f->is_repeated() && f->message_type() &&
-        f->message_type()->full_name() != "google.protobuf.Timestamp" && depth < 4)
-      leaf_paths(f->message_type(), name, depth + 1, out);
-    else
-      out.push_back(name);
-  }
-}
-
 TEST_F(Api, SchemaAndOpenApiCoverEveryEventField) {
   auto schema = get_json("/api/v1/schema");
   auto openapi = get_json("/api/v1/openapi.json");
@@ -278,7 +265,7 @@ TEST_F(Api, SchemaAndOpenApiCoverEveryEventField) {
       if (r["name"] == res) fields = r["fields"];
     ASSERT_TRUE(fields.is_array()) << res;
     std::vector<std::string> paths;
-    leaf_paths(oneof->field(i)->message_type(), "", 0, paths);
+    testing::leaf_paths(oneof->field(i)->message_type(), "", 0, paths);
     std::string cap = res;
     cap[0] = static_cast<char>(std::toupper(cap[0]));
     const auto& props = openapi["components"]["schemas"][cap]["properties"];

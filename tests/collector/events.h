@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/ip.h"
 #include "tapir/v1/events.pb.h"
@@ -56,6 +57,21 @@ inline v1::EventBatch flow_batch(const std::string& agent, uint64_t seq, int fir
   for (int i = first; i < first + count; ++i)
     fill_flow(b.add_events()->mutable_flow(), i, agent + ":" + std::to_string(seq) + ":" + std::to_string(i));
   return b;
+}
+
+// Every leaf field under a message, named as the column model flattens it
+// (parent_child), walked from the descriptors independently of the model.
+inline void leaf_paths(const google::protobuf::Descriptor* m, const std::string& prefix, int depth,
+                std::vector<std::string>& out) {
+  for (int i = 0; i < m->field_count(); ++i) {
+    const auto* f = m->field(i);
+    std::string name = prefix.empty() ? f->name() : prefix + "_" + f->name();
+    if (!f->is_repeated() && f->message_type() &&
+        f->message_type()->full_name() != "google.protobuf.Timestamp" && depth < 4)
+      leaf_paths(f->message_type(), name, depth + 1, out);
+    else
+      out.push_back(name);
+  }
 }
 
 inline void fill_dns(v1::Dns* d, int i) {

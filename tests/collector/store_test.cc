@@ -190,20 +190,6 @@ TEST(Store, RetentionBySizeDeletesTheOldestRows) {
   EXPECT_EQ(sqlite(db, "SELECT COUNT(*), MIN(id), MAX(id) FROM flow"), "9000|1001|10000");
 }
 
-// Every leaf field of every Event member, walked independently of the model.
-void leaf_paths(const google::protobuf::Descriptor* m, const std::string& prefix, int depth,
-                std::vector<std::string>& out) {
-  for (int i = 0; i < m->field_count(); ++i) {
-    const auto* f = m->field(i);
-    std::string name = prefix.empty() ? f->name() : prefix + "_" + f->name();
-    if (!f->is_repeated() && f->message_type() &&
-        f->message_type()->full_name() != "google.protobuf.Timestamp" && depth < 4)
-      leaf_paths(f->message_type(), name, depth + 1, out);
-    else
-      out.push_back(name);
-  }
-}
-
 TEST(Schema, CoversEveryEventField) {
   const auto* oneof = v1::Event::descriptor()->FindOneofByName("body");
   ASSERT_EQ(static_cast<size_t>(oneof->field_count()), schema::Model::get().resources().size());
@@ -211,7 +197,7 @@ TEST(Schema, CoversEveryEventField) {
     const auto* r = schema::Model::get().find(oneof->field(i)->name());
     ASSERT_NE(r, nullptr) << oneof->field(i)->name();
     std::vector<std::string> paths;
-    leaf_paths(oneof->field(i)->message_type(), "", 0, paths);
+    testing::leaf_paths(oneof->field(i)->message_type(), "", 0, paths);
     for (const auto& p : paths) {
       const auto* c = r->find(p);
       ASSERT_NE(c, nullptr) << r->name << "." << p;
