@@ -56,7 +56,14 @@ int64_t coarse_now_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+int64_t wall_now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 struct Worker {
+  bool live = false;  // an interface (stamps from the wall clock), not a file
   std::unique_ptr<tapir::capture::Source> source;
   std::unique_ptr<tapir::agent::BatchingSink> sink;
   std::unique_ptr<tapir::pipeline::Engine> engine;
@@ -115,6 +122,9 @@ void run_worker(Worker& w, bool realtime) {
       continue;
     }
     if (st == tapir::capture::ReadStatus::kTimeout) {
+      // A quiet interface: flows that went idle end now, not when the next
+      // packet comes.
+      if (w.live) w.engine->advance(static_cast<tapir::TimeNs>(wall_now_ns()));
       w.sink->poll();
       w.publish();
       continue;
@@ -189,6 +199,7 @@ int run(const AgentConfig& cfg) {
       // which is when idle batches are sealed and counters published.
       o.immediate = false;
       w->source = tapir::capture::open_live(o, err);
+      w->live = true;
     } else {
       w->source = tapir::capture::open_file(name, err, cfg.capture.filter);
     }

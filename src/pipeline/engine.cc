@@ -252,6 +252,12 @@ void Engine::on_flow_end(flow::FlowRecord& f) {
   if (impl_) impl_->end_flow(f);
 }
 
+void Engine::advance(TimeNs now) {
+  Impl& m = *impl_;
+  if (m.finished || (m.ticked && now < m.last_tick)) return;
+  m.tick(now);
+}
+
 void Engine::finish() {
   Impl& m = *impl_;
   if (m.finished) return;

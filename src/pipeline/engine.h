@@ -43,6 +43,12 @@ class Engine : public flow::FlowObserver {
   ~Engine() override;
 
   void process(const decode::RawFrame& frame);
+  // Moves the engine's clock to `now` without a packet, for a live capture
+  // whose interface is quiet: flows and fragments idle past their timeouts
+  // end and analyzers see the tick, as if a packet had arrived at `now`.
+  // Capture stamps and `now` must come from the same clock (live capture:
+  // the wall clock). A `now` before the last packet's stamp is ignored.
+  void advance(TimeNs now);
   // End of input: ends all flows, lets analyzers emit what is pending, flushes the sink.
   void finish();
 

@@ -96,5 +96,47 @@ TEST(EngineActiveTimeout, AnalyzerStateSurvivesProgressReports) {
   EXPECT_EQ(dst_pkts, resp_pkts);
 }
 
+// A live capture on a quiet interface: no packet comes to drive the clock,
+// so the agent advances it on the capture timeout. Every flow of the capture
+// must then end (idle or FIN), none by shutdown, as many as tshark counts.
+TEST(EngineAdvance, QuietInterfaceEndsIdleFlowsWithoutFinish) {
+  auto flows_tsv = read_tsv(kCase + ".flows.tsv");
+  ASSERT_GE(flows_tsv.size(), 2u);
+  std::string err;
+  auto src = capture::open_file(kCase + ".pcap", err);
+  ASSERT_TRUE(src) << err;
+  exporter::MemorySink sink;
+  pipeline::EngineConfig cfg;
+  pipeline::Engine engine(cfg, sink);
+  decode::RawFrame f;
+  TimeNs last = 0;
+  while (src->next(f) == capture::ReadStatus::kFrame) {
+    engine.process(f);
+    last = f.ts;
+  }
+  auto count_flows = [](const std::vector<v1::Event>& evs, bool& shutdown) {
+    size_t n = 0;
+    for (const auto& e : evs)
+      if (e.has_flow()) {
+        ++n;
+        if (e.flow().end_reason() == v1::END_SHUTDOWN) shutdown = true;
+      }
+    return n;
+  };
+  bool shutdown = false;
+  size_t before = count_flows(sink.take(), shutdown);
+  // Earlier than the last packet: ignored, nothing ends.
+  engine.advance(last - 3600 * kNsPerSec);
+  EXPECT_EQ(count_flows(sink.take(), shutdown), 0u);
+  engine.advance(last + 3600 * kNsPerSec);
+  size_t after = count_flows(sink.take(), shutdown);
+  EXPECT_EQ(before + after, flows_tsv.size() - 1) << "flows ended by advance() vs tshark's conversations";
+  EXPECT_GT(after, 0u);
+  EXPECT_FALSE(shutdown);
+  // finish() has nothing left to end.
+  engine.finish();
+  EXPECT_EQ(count_flows(sink.take(), shutdown), 0u);
+}
+
 }  // namespace
 }  // namespace tapir
