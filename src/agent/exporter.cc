@@ -137,6 +137,7 @@ struct Exporter::Impl {
   uint64_t mem_batches = 0;
   uint64_t mem_bytes = 0;
   uint64_t next_seq = 1;
+  std::string instance;  // EventBatch.instance_id: this sequence space
   uint64_t reserved_until = 0;
   ExporterStats st;
   bool stopping = false;
@@ -464,6 +465,11 @@ std::unique_ptr<Exporter> Exporter::create(const ExporterConfig& config, std::st
     for (const auto& f : m.spool->files()) m.backlog.push_back({f.sequence, f.events, nullptr, 0});
     m.disk_count = m.backlog.size();
     m.st.spool_corrupt_recovered = m.spool->corrupt_recovered();
+    m.instance = m.spool->instance_id(err);
+    if (m.instance.empty()) {
+      err = "spool.dir: " + err;
+      return nullptr;
+    }
     m.next_seq = m.spool->load_next_sequence();
     m.reserved_until = m.next_seq + kSequenceReserve;
     if (!m.spool->store_next_sequence(m.reserved_until, err)) {
@@ -474,6 +480,7 @@ std::unique_ptr<Exporter> Exporter::create(const ExporterConfig& config, std::st
     // Without a spool there is nowhere to persist the counter: start from the
     // clock in microseconds, which grows faster than any batch rate.
     m.next_seq = static_cast<uint64_t>(now_us());
+    m.instance = random_instance_id();
   }
   return ex;
 }
@@ -495,6 +502,7 @@ void Exporter::submit(OwnedBatch b) {
   uint64_t seq = m.take_sequence_locked();
   b.batch->set_agent_id(m.cfg.agent_id);
   b.batch->set_sequence(seq);
+  b.batch->set_instance_id(m.instance);
   ++m.st.batches_submitted;
   m.st.events_submitted += events;
   m.backlog.push_back({seq, events, std::make_shared<OwnedBatch>(std::move(b)), bytes});

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <vector>
 
@@ -32,6 +33,7 @@ constexpr size_t kHeaderSize = 4 + 4 + 8 + 4 + 4 + 4;
 constexpr uint64_t kMaxPayload = 256ull << 20;
 constexpr const char* kSuffix = ".batch";
 constexpr const char* kSequenceFile = "sequence";
+constexpr const char* kInstanceFile = "instance";
 
 std::array<uint32_t, 256> make_crc_table() {
   std::array<uint32_t, 256> t{};
@@ -261,6 +263,28 @@ void Spool::remove(uint64_t sequence) {
   bytes_ -= it->bytes;
   events_ -= it->events;
   files_.erase(it);
+}
+
+std::string random_instance_id() {
+  std::random_device rd;
+  uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string Spool::instance_id(std::string& err) {
+  const std::string path = config_.dir + "/" + kInstanceFile;
+  std::string text;
+  if (read_file(path, text)) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    if (text.size() == 16 && text.find_first_not_of("0123456789abcdef") == std::string::npos) return text;
+    std::fprintf(stderr, "tapir-agent: %s is damaged; making a new instance id\n", path.c_str());
+  }
+  std::string id = random_instance_id();
+  if (!write_file_atomic(path, id + "\n", config_.fsync, err)) return {};
+  sync_dir();
+  return id;
 }
 
 uint64_t Spool::load_next_sequence() const {

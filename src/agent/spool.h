@@ -22,6 +22,9 @@ struct SpoolConfig {
   bool fsync = true;
 };
 
+// A new agent instance id: 16 hex digits from std::random_device.
+std::string random_instance_id();
+
 struct SpoolFile {
   uint64_t sequence = 0;
   uint32_t events = 0;
@@ -51,6 +54,10 @@ class Spool {
   bool would_overflow(uint64_t size) const;
   uint64_t corrupt_recovered() const { return corrupt_; }
   const SpoolConfig& config() const { return config_; }
+
+  // This spool's instance id (16 hex digits), made at random the first time
+  // and kept in the directory; empty and `err` if it cannot be written.
+  std::string instance_id(std::string& err);
 
   // The next sequence number to hand out, as persisted (1 for a new directory).
   uint64_t load_next_sequence() const;

@@ -30,6 +30,9 @@ struct Pending {
 
 namespace {
 
+// EventBatch.instance_id is part of the de-duplication key kept per agent.
+constexpr size_t kMaxInstanceIdBytes = 64;
+
 std::string read_file(const std::string& path, std::string& error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -109,6 +112,11 @@ class IngestServer::Service final : public v1::Collector::Service {
       }
       if (batch->batch.sequence() == 0) {
         status = {grpc::StatusCode::INVALID_ARGUMENT, "batch sequence must start at 1"};
+        break;
+      }
+      if (batch->batch.instance_id().size() > kMaxInstanceIdBytes) {
+        status = {grpc::StatusCode::INVALID_ARGUMENT,
+                  "batch instance_id longer than " + std::to_string(kMaxInstanceIdBytes) + " bytes"};
         break;
       }
       {
@@ -215,7 +223,7 @@ void IngestServer::writer_loop() {
       metrics_.queue_depth -= static_cast<int64_t>(group.size());
     }
     in.clear();
-    for (auto& p : group) in.push_back({p->agent_id, p->batch.sequence(), &p->batch});
+    for (auto& p : group) in.push_back({p->agent_id, p->batch.sequence(), &p->batch, p->batch.instance_id()});
     std::string err;
     store::InsertResult res;
     auto t0 = std::chrono::steady_clock::now();

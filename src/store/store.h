@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/time.h"
@@ -28,9 +29,14 @@ class StoreError : public std::runtime_error {
 
 // One batch to store, from an authenticated agent.
 struct BatchIn {
+  BatchIn(std::string agent, uint64_t seq, const v1::EventBatch* b, std::string inst = {})
+      : agent_id(std::move(agent)), sequence(seq), batch(b), instance(std::move(inst)) {}
   std::string agent_id;
   uint64_t sequence = 0;
   const v1::EventBatch* batch = nullptr;
+  // The agent's sequence space (EventBatch.instance_id); batches are
+  // de-duplicated on (agent_id, instance, sequence). Empty: older agents.
+  std::string instance;
 };
 
 struct BatchOutcome {
@@ -103,7 +109,8 @@ struct Retention {
 struct Stats {
   std::map<std::string, int64_t> rows;  // per resource
   int64_t bytes = 0;                    // space in use
-  std::map<std::string, uint64_t> agents;  // agent -> highest contiguous stored sequence
+  // "agent" or "agent/instance" -> highest contiguous stored sequence
+  std::map<std::string, uint64_t> agents;
 };
 
 class Store {

@@ -93,7 +93,7 @@ TEST(AgentExport, SpoolWhileDownThenCatchUpWithoutLossOrDuplicates) {
   EXPECT_EQ(s.batches_acked, 0u);
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir + "/spool"),
                           std::filesystem::directory_iterator{}),
-            kBatches - 4 + 1);  // batch files + the sequence file
+            kBatches - 4 + 2);  // batch files, the sequence file and the instance id
 
   CollectorProcess col(dir, {"--insecure"}, port);
   ASSERT_TRUE(col.start()) << col.err();
@@ -105,6 +105,11 @@ TEST(AgentExport, SpoolWhileDownThenCatchUpWithoutLossOrDuplicates) {
   ex->stop(std::chrono::milliseconds(0));
   EXPECT_EQ(stored(col), kBatches * kEventsPerBatch);
   EXPECT_EQ(distinct_stored(col), kBatches * kEventsPerBatch);
+  // Every batch, spooled or not, carried the spool's instance id.
+  std::string instance = read_all(dir + "/spool/instance");
+  ASSERT_EQ(instance.size(), 17u) << instance;  // 16 hex digits and a newline
+  EXPECT_EQ(sql(col.db(), "select instance, contiguous from _ingest"),
+            instance.substr(0, 16) + "|" + std::to_string(kBatches));
 }
 
 TEST(AgentExport, CollectorRestartMidStreamResendsWithoutDuplicates) {

@@ -19,6 +19,27 @@ TEST(AgentSpool, Crc32MatchesTheStandardCheckValue) {
   EXPECT_EQ(crc32("123456789", 9), 0xCBF43926u);
 }
 
+// The instance id is made once per directory and kept; another directory gets another.
+TEST(AgentSpool, InstanceIdIsKeptPerDirectory) {
+  auto dir = test::temp_dir("spool-instance");
+  SpoolConfig cfg{dir + "/a", 1 << 20, 100, true};
+  std::string err, first;
+  {
+    auto s = Spool::open(cfg, err);
+    ASSERT_TRUE(s) << err;
+    first = s->instance_id(err);
+    ASSERT_EQ(first.size(), 16u) << err;
+    EXPECT_EQ(first.find_first_not_of("0123456789abcdef"), std::string::npos) << first;
+  }
+  auto again = Spool::open(cfg, err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_EQ(again->instance_id(err), first);
+  SpoolConfig other{dir + "/b", 1 << 20, 100, true};
+  auto s2 = Spool::open(other, err);
+  ASSERT_TRUE(s2) << err;
+  EXPECT_NE(s2->instance_id(err), first);
+}
+
 TEST(AgentSpool, WriteReadRecoverInOrder) {
   auto dir = test::temp_dir("spool-rt");
   SpoolConfig cfg{dir + "/s", 1 << 20, 100, true};

@@ -107,6 +107,39 @@ TEST_F(Ingest, ResentBatchesAreStoredOnceAndCounted) {
   EXPECT_NE(metrics.find("tapir_collector_events_total 110"), std::string::npos) << metrics;
 }
 
+// Two agents with the same certificate (a cloned host) count sequences from 1
+// each; their instance ids keep them apart. Without instance ids, the second
+// agent's batches are taken for resends of the first's: the case the field is for.
+TEST_F(Ingest, AgentsSharingAnIdentityAreKeptApartByInstance) {
+  std::string db = dir_ + "/clones.db";
+  testing::CollectorProcess c(db, tls_args());
+  ASSERT_TRUE(c.start()) << c.output();
+  auto batches = [](const std::string& instance, int first) {
+    std::vector<v1::EventBatch> b;
+    for (uint64_t s = 1; s <= 4; ++s) {
+      b.push_back(testing::flow_batch("agent-1", s, first + static_cast<int>(s) * 10, 10));
+      b.back().set_instance_id(instance);
+    }
+    return b;
+  };
+  auto ch = testing::agent_channel(c.grpc_target(), &certs_, "agent-1");
+  auto a = testing::send_batches(ch, batches("00000000000000aa", 0));
+  auto b = testing::send_batches(ch, batches("00000000000000bb", 1000));
+  ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.error_message() << b.status.error_message();
+  EXPECT_EQ(a.duplicates + b.duplicates, 0u);
+  EXPECT_EQ(sqlite(db, "SELECT COUNT(*), COUNT(DISTINCT community_id) FROM flow"), "80|80");
+  // A resend within one instance is still a duplicate.
+  auto again = testing::send_batches(ch, batches("00000000000000aa", 0));
+  EXPECT_EQ(again.duplicates, 4u);
+  EXPECT_EQ(sqlite(db, "SELECT agent_id, instance, contiguous FROM _ingest ORDER BY instance"),
+            "agent-1|00000000000000aa|4\nagent-1|00000000000000bb|4");
+  // An oversized instance id ends the stream with a clear error.
+  auto big = batches(std::string(65, 'x'), 5000);
+  auto r = testing::send_batches(ch, {big[0]});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(r.status.error_message().find("instance_id"), std::string::npos) << r.status.error_message();
+}
+
 // The agent keeps sending while the collector is killed with SIGKILL; after a
 // restart it resends everything not acknowledged (and, to be hard on the
 // collector, some that were). Every (batch, event) must be stored exactly once.

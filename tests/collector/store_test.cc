@@ -83,13 +83,21 @@ TEST(Store, MigratesAnOlderLayoutByAddingColumns) {
                            "INSERT INTO _meta VALUES('layout_version','1');"
                            "CREATE TABLE flow(id INTEGER PRIMARY KEY, agent_id TEXT, ingest_ts INTEGER,"
                            " ts INTEGER, src_ip TEXT, dst_ip TEXT);"
-                           "INSERT INTO flow(agent_id, ts, src_ip, dst_ip) VALUES('old', 5, '1.1.1.1', '2.2.2.2');");
+                           "INSERT INTO flow(agent_id, ts, src_ip, dst_ip) VALUES('old', 5, '1.1.1.1', '2.2.2.2');"
+                           "CREATE TABLE _ingest(agent_id TEXT PRIMARY KEY, contiguous INTEGER NOT NULL, recent TEXT NOT NULL);"
+                           "INSERT INTO _ingest VALUES('a', 7, '');");
   ASSERT_EQ(out, "");
   {
     auto s = store::open_sqlite(db);
+    // Layout 1's de-duplication state holds for batches without an instance id:
+    // sequence 1 was stored before, so it is a duplicate now.
     auto b = testing::flow_batch("a", 1, 0, 3);
-    s->insert({{"a", 1, &b}});
+    auto r = s->insert({{"a", 1, &b}});
+    EXPECT_EQ(r.duplicates, 1u);
+    auto b8 = testing::flow_batch("a", 8, 0, 3);
+    s->insert({{"a", 8, &b8}});
   }
+  EXPECT_EQ(sqlite(db, "SELECT agent_id, instance, contiguous FROM _ingest"), "a||8");
   EXPECT_EQ(sqlite(db, "SELECT COUNT(*) FROM flow"), "4");
   EXPECT_EQ(sqlite(db, "SELECT src_ip, dst_ip, rtt_us IS NULL FROM flow WHERE agent_id='old'"),
             "1.1.1.1|2.2.2.2|1");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <charconv>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -245,8 +246,9 @@ class SqliteStore final : public Store {
                        Stmt(db_, "INSERT INTO " + quote_ident(r.name) + "(" + cols + ") VALUES(" +
                                      qs + ")"));
     }
-    dedup_get_ = Stmt(db_, "SELECT contiguous, recent FROM _ingest WHERE agent_id = ?");
-    dedup_put_ = Stmt(db_, "INSERT OR REPLACE INTO _ingest(agent_id, contiguous, recent) VALUES(?,?,?)");
+    dedup_get_ = Stmt(db_, "SELECT contiguous, recent FROM _ingest WHERE agent_id = ? AND instance = ?");
+    dedup_put_ = Stmt(db_,
+                      "INSERT OR REPLACE INTO _ingest(agent_id, instance, contiguous, recent) VALUES(?,?,?,?)");
     count_add_ = Stmt(db_, "UPDATE _counts SET n = n + ? WHERE tbl = ?");
     for (int i = 0; i < std::max(1, opt_.readers); ++i) {
       readers_.push_back(open_db(path_, true));
@@ -261,14 +263,16 @@ class SqliteStore final : public Store {
     res.outcomes.resize(batches.size());
     exec(db_, "BEGIN IMMEDIATE");
     try {
-      std::unordered_map<std::string, DedupState> states;
+      // Keyed by (agent, instance): each sequence space has its own state.
+      std::map<std::pair<std::string, std::string>, DedupState> states;
       std::unordered_map<const Resource*, int64_t> added;
       std::vector<Value> row;
       int64_t now = static_cast<int64_t>(wall_now());
       for (size_t bi = 0; bi < batches.size(); ++bi) {
         const auto& b = batches[bi];
-        auto it = states.find(b.agent_id);
-        if (it == states.end()) it = states.emplace(b.agent_id, load_state(b.agent_id)).first;
+        auto key = std::make_pair(b.agent_id, b.instance);
+        auto it = states.find(key);
+        if (it == states.end()) it = states.emplace(key, load_state(b.agent_id, b.instance)).first;
         DedupState& st = it->second;
         if (b.sequence <= st.contiguous || st.recent.count(b.sequence)) {
           res.outcomes[bi].duplicate = true;
@@ -304,11 +308,12 @@ class SqliteStore final : public Store {
         st.dirty = true;
       }
       for (const auto& [r, n] : added) add_count(*r, n);
-      for (auto& [agent, st] : states) {
+      for (auto& [key, st] : states) {
         if (!st.dirty) continue;
-        dedup_put_.bind(1, agent);
-        dedup_put_.bind(2, static_cast<int64_t>(st.contiguous));
-        dedup_put_.bind(3, encode_recent(st.recent));
+        dedup_put_.bind(1, key.first);
+        dedup_put_.bind(2, key.second);
+        dedup_put_.bind(3, static_cast<int64_t>(st.contiguous));
+        dedup_put_.bind(4, encode_recent(st.recent));
         step_done(db_, dedup_put_);
       }
       exec(db_, "COMMIT");
@@ -466,10 +471,13 @@ class SqliteStore final : public Store {
     Stats st;
     for (const auto& r : schema::Model::get().resources()) st.rows[r.name] = stored_count(rd.db, r);
     st.bytes = used_bytes(rd.db);
-    Stmt a(rd.db, "SELECT agent_id, contiguous FROM _ingest");
-    while (sqlite3_step(a.get()) == SQLITE_ROW)
-      st.agents[reinterpret_cast<const char*>(sqlite3_column_text(a.get(), 0))] =
-          static_cast<uint64_t>(sqlite3_column_int64(a.get(), 1));
+    Stmt a(rd.db, "SELECT agent_id, instance, contiguous FROM _ingest");
+    while (sqlite3_step(a.get()) == SQLITE_ROW) {
+      std::string key = reinterpret_cast<const char*>(sqlite3_column_text(a.get(), 0));
+      std::string instance = reinterpret_cast<const char*>(sqlite3_column_text(a.get(), 1));
+      if (!instance.empty()) key += "/" + instance;
+      st.agents[key] = static_cast<uint64_t>(sqlite3_column_int64(a.get(), 2));
+    }
     return st;
   }
 
@@ -522,9 +530,10 @@ class SqliteStore final : public Store {
            pragma_int(db, "page_size");
   }
 
-  DedupState load_state(const std::string& agent) {
+  DedupState load_state(const std::string& agent, const std::string& instance) {
     DedupState st;
     dedup_get_.bind(1, agent);
+    dedup_get_.bind(2, instance);
     if (sqlite3_step(dedup_get_.get()) == SQLITE_ROW) {
       st.contiguous = static_cast<uint64_t>(sqlite3_column_int64(dedup_get_.get(), 0));
       const auto* t = reinterpret_cast<const char*>(sqlite3_column_text(dedup_get_.get(), 1));
@@ -553,6 +562,13 @@ class SqliteStore final : public Store {
     return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : 0;
   }
 
+  bool column_exists(const std::string& table, const std::string& column) {
+    Stmt s(db_, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    s.bind(1, table);
+    s.bind(2, column);
+    return sqlite3_step(s.get()) == SQLITE_ROW;
+  }
+
   bool table_exists(const std::string& name) {
     Stmt s(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
     s.bind(1, name);
@@ -577,9 +593,19 @@ class SqliteStore final : public Store {
     exec(db_, "INSERT OR REPLACE INTO _meta(key, value) VALUES('layout_version', '" +
                   std::to_string(kLayoutVersion) + "')");
     exec(db_, "CREATE TABLE IF NOT EXISTS _counts(tbl TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+    // De-duplication state per (agent, instance). Layout 1 keyed it by agent
+    // alone: its rows become the agent's state for batches without an instance.
+    if (table_exists("_ingest") && !column_exists("_ingest", "instance")) {
+      exec(db_, "ALTER TABLE _ingest RENAME TO _ingest_v1");
+    }
     exec(db_,
-         "CREATE TABLE IF NOT EXISTS _ingest(agent_id TEXT PRIMARY KEY, contiguous INTEGER NOT "
-         "NULL, recent TEXT NOT NULL)");
+         "CREATE TABLE IF NOT EXISTS _ingest(agent_id TEXT NOT NULL, instance TEXT NOT NULL DEFAULT '', "
+         "contiguous INTEGER NOT NULL, recent TEXT NOT NULL, PRIMARY KEY(agent_id, instance))");
+    if (table_exists("_ingest_v1")) {
+      exec(db_, "INSERT INTO _ingest(agent_id, instance, contiguous, recent) "
+                "SELECT agent_id, '', contiguous, recent FROM _ingest_v1");
+      exec(db_, "DROP TABLE _ingest_v1");
+    }
     exec(db_,
          "CREATE TABLE IF NOT EXISTS _tokens(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, "
          "created INTEGER)");
