@@ -21,6 +21,7 @@
 #include "agent/exporter.h"
 #include "agent/system.h"
 #include "capture/source.h"
+#include "common/time.h"
 #include "pipeline/engine.h"
 
 #ifdef TAPIR_AGENT_METRICS
@@ -53,12 +54,6 @@ constexpr int64_t kPublishIntervalNs = 100 * 1000 * 1000;
 int64_t coarse_now_ns() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-int64_t wall_now_ns() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
@@ -124,7 +119,7 @@ void run_worker(Worker& w, bool realtime) {
     if (st == tapir::capture::ReadStatus::kTimeout) {
       // A quiet interface: flows that went idle end now, not when the next
       // packet comes.
-      if (w.live) w.engine->advance(static_cast<tapir::TimeNs>(wall_now_ns()));
+      if (w.live) w.engine->advance(tapir::wall_now());
       w.sink->poll();
       w.publish();
       continue;

@@ -7,6 +7,7 @@
 
 #include "api/server.h"
 #include "collector/ingest.h"
+#include "common/time.h"
 #include "store/store.h"
 
 namespace {
@@ -128,9 +129,7 @@ int main(int argc, char** argv) {
       while (!done) {
         if (std::chrono::steady_clock::now() >= next) {
           try {
-            auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+            auto now = tapir::wall_now();
             metrics.retention_deleted += static_cast<uint64_t>(store->apply_retention(retention, now));
           } catch (const std::exception& e) {
             std::fprintf(stderr, "tapir-collector: retention: %s\n", e.what());

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "common/ip.h"
 #include "flow_workload.h"
 #include "harness.h"
 #include "store/store.h"

@@ -1,6 +1,7 @@
 // Packet time: signed nanoseconds since the Unix epoch, UTC.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -11,6 +12,13 @@ using TimeNs = int64_t;
 constexpr TimeNs kNsPerUs = 1000;
 constexpr TimeNs kNsPerMs = 1000 * 1000;
 constexpr TimeNs kNsPerSec = 1000 * 1000 * 1000;
+
+// Now on the wall clock, the clock live capture stamps packets with.
+inline TimeNs wall_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // RFC 3339 with as many fractional digits as needed (0, 3, 6 or 9), "Z" zone.
 // This is the form protobuf's JSON mapping uses for Timestamp.

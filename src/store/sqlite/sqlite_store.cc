@@ -354,7 +354,7 @@ class SqliteStore final : public Store {
       out.rows.push_back(std::move(row));
     }
     if (rc != SQLITE_DONE) throw StoreError("sqlite: " + std::string(sqlite3_errmsg(rd.db)));
-    if (q.count_total && binds.empty()) {
+    if (q.count_total && q.filters.empty() && q.text.empty()) {
       out.total = stored_count(rd.db, r);
     } else if (q.count_total) {
       Stmt c(rd.db, "SELECT COUNT(*) FROM " + quote_ident(r.name) + where);
@@ -514,12 +514,6 @@ class SqliteStore final : public Store {
     SqliteStore* s;
     sqlite3* db = nullptr;
   };
-
-  static TimeNs wall_now() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
 
   static int64_t pragma_int(sqlite3* db, const char* pragma) {
     Stmt s(db, std::string("PRAGMA ") + pragma);
