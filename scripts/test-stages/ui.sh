@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD=${BUILD:-$ROOT/build/release}
-TESTDATA=${TAPIR_TESTDATA:-$ROOT/../shared/testdata}
+TESTDATA=${TAPIR_TESTDATA:-$ROOT/tests/corpus}
 ART="$ROOT/build/ui-artifacts"
 WORK=$(mktemp -d)
 pids=()

@@ -12,7 +12,7 @@
 # Exit status is non-zero if any cell of the matrix fails.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TESTDATA=${TAPIR_TESTDATA:-$ROOT/../shared/testdata}
+TESTDATA=${TAPIR_TESTDATA:-$ROOT/tests/corpus}
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 archs=("$@")

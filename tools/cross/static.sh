@@ -7,7 +7,7 @@
 #   tools/cross/static.sh [ARCH...]     default: x86_64 aarch64
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-TESTDATA=${TAPIR_TESTDATA:-$ROOT/../shared/testdata}
+TESTDATA=${TAPIR_TESTDATA:-$ROOT/tests/corpus}
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 archs=("$@")
