@@ -2,125 +2,39 @@
 // as an independent reader of what it stored, and process runners.
 #pragma once
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
+#include "support/files.h"
+#include "support/process.h"
 
 namespace tapir::agent::test {
 
-inline std::string bin(const std::string& rel) { return std::string(TAPIR_BINARY_DIR) + "/" + rel; }
-inline std::string collector_bin() { return bin("apps/tapir-collector/tapir-collector"); }
-inline std::string agent_bin() { return bin("apps/tapir-agent/tapir-agent"); }
-inline std::string tapir_bin() { return bin("apps/tapir/tapir"); }
+using tapir::testing::agent_bin;
+using tapir::testing::bin;
+using tapir::testing::collector_bin;
+using tapir::testing::free_port;
+using tapir::testing::kWaitLimit;
+using tapir::testing::RunResult;
+using tapir::testing::tapir_bin;
+using tapir::testing::temp_dir;
+using tapir::testing::wait_until;
 
-inline std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+inline std::string read_all(const std::string& path) { return tapir::testing::read_file(path); }
 
-// Removes the tests' directories after a fully passing run; after a failure
-// they stay for inspection (collector logs, databases, spool files).
-class TempCleanup : public ::testing::Environment {
- public:
-  static std::vector<std::string>& dirs() {
-    static std::vector<std::string> d;
-    return d;
-  }
-  void TearDown() override {
-    if (!::testing::UnitTest::GetInstance()->Passed()) return;
-    std::error_code ec;
-    for (const auto& d : dirs()) std::filesystem::remove_all(d, ec);
-  }
-};
-inline ::testing::Environment* const kTempCleanup =
-    ::testing::AddGlobalTestEnvironment(new TempCleanup);
-
-// A fresh directory per test under the build tree.
-inline std::string temp_dir(const std::string& name) {
-  auto d = std::filesystem::path(TAPIR_BINARY_DIR) / "tests" / "agent-tmp" /
-           (name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  TempCleanup::dirs().push_back(d.string());
-  return d.string();
-}
-
-// A loopback port nobody listens on right now (bound, then released).
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Liveness bound for waits (not a performance assertion): generous for a
-// loaded 2-core machine.
-constexpr auto kWaitLimit = std::chrono::seconds(90);
-
-inline bool wait_until(const std::function<bool()>& pred,
-                       std::chrono::milliseconds limit = kWaitLimit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
-
-// Spawns argv with stdout/stderr to files; returns the pid.
+// Starts argv with stdout and stderr to files; returns the pid.
 inline pid_t spawn(const std::vector<std::string>& argv, const std::string& out,
                    const std::string& err) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
+  return tapir::testing::spawn(argv, out, err);
 }
-
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
 
 // Runs a process to completion.
 inline RunResult run(const std::vector<std::string>& argv, const std::string& dir) {
-  static int n = 0;
-  std::string o = dir + "/run" + std::to_string(++n) + ".out", e = dir + "/run" + std::to_string(n) + ".err";
-  pid_t pid = spawn(argv, o, e);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), read_all(o), read_all(e)};
+  return tapir::testing::run_in(argv, dir);
 }
 
 // A real collector process storing into SQLite.
@@ -178,16 +92,7 @@ class CollectorProcess {
 
 // One value from the collector's database, read with the sqlite3 CLI.
 inline std::string sql(const std::string& db, const std::string& query) {
-  std::string cmd = "sqlite3 -readonly '" + db + "' \"" + query + "\" 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return {};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
+  return tapir::testing::sqlite_value(db, query);
 }
 
 inline long sql_long(const std::string& db, const std::string& query) {

@@ -2,39 +2,13 @@
 // analyzers) into a MemorySink.
 #pragma once
 
-#include <set>
 #include <string>
 #include <vector>
 
-#include "capture/source.h"
 #include "common/ip.h"
-#include "export/memory_sink.h"
-#include "pipeline/engine.h"
+#include "support/engine.h"
 
 namespace tapir::testing {
-
-inline std::vector<v1::Event> run_capture(const std::string& path,
-                                          const std::vector<std::string>& analyzers,
-                                          std::set<v1::Event::BodyCase> types, std::string& err) {
-  exporter::MemorySink sink(std::move(types));
-  pipeline::EngineConfig cfg;
-  cfg.analyzers = analyzers;
-  pipeline::Engine engine(cfg, sink);
-  auto src = capture::open_file(path, err);
-  if (!src) return {};
-  decode::RawFrame f;
-  for (;;) {
-    const capture::ReadStatus st = src->next(f);
-    if (st == capture::ReadStatus::kFrame) {
-      engine.process(f);
-      continue;
-    }
-    if (st == capture::ReadStatus::kError) err = src->error();
-    break;
-  }
-  engine.finish();
-  return sink.take();
-}
 
 inline std::string ip_text(const std::string& raw) { return ip_bytes_to_string(raw); }
 

@@ -13,25 +13,12 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "support/corpus.h"
+#include "support/pcap_io.h"
 
 namespace tapir::testing {
 
-inline std::string corpus(const std::string& rel) { return std::string(TAPIR_TESTDATA) + "/" + rel; }
-
-inline std::vector<std::string> split(const std::string& s, const std::string& sep) {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  size_t start = 0;
-  for (;;) {
-    size_t p = s.find(sep, start);
-    if (p == std::string::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, p - start));
-    start = p + sep.size();
-  }
-}
+inline std::string corpus(const std::string& rel) { return corpus_path(rel); }
 
 // One oracle table: rows of column name -> text (missing columns read as "").
 struct Table {
@@ -41,52 +28,10 @@ struct Table {
 
 inline Table load_tsv(const std::string& path) {
   Table t;
-  std::ifstream in(path);
-  if (!in) return t;
-  std::string line;
-  if (!std::getline(in, line)) return t;
-  std::vector<std::string> cols = split(line, "\t");
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::vector<std::string> vals = split(line, "\t");
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < cols.size(); ++i) row[cols[i]] = i < vals.size() ? vals[i] : "";
-    t.rows.push_back(std::move(row));
-  }
-  t.ok = true;
+  t.rows = read_tsv(path, &t.ok);
   return t;
 }
 
-struct Frame {
-  int number = 0;  // 1-based, as tshark counts
-  int64_t ts_us = 0;
-  int linktype = 0;
-  std::vector<uint8_t> data;
-};
-
-// All frames of a capture; empty and `err` set on failure.
-inline std::vector<Frame> read_pcap(const std::string& path, std::string& err) {
-  std::vector<Frame> frames;
-  char errbuf[PCAP_ERRBUF_SIZE];
-  pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
-  if (!p) {
-    err = errbuf;
-    return frames;
-  }
-  pcap_pkthdr* h = nullptr;
-  const u_char* d = nullptr;
-  int n = 0;
-  while (pcap_next_ex(p, &h, &d) == 1) {
-    Frame f;
-    f.number = ++n;
-    f.ts_us = static_cast<int64_t>(h->ts.tv_sec) * 1000000 + h->ts.tv_usec;
-    f.linktype = pcap_datalink(p);
-    f.data.assign(d, d + h->caplen);
-    frames.push_back(std::move(f));
-  }
-  pcap_close(p);
-  return frames;
-}
 
 // Offset of the transport header, the IP protocol and the end of the IP
 // datagram (Ethernet padding excluded) of an untunnelled Ethernet (+VLAN) /
@@ -135,26 +80,6 @@ inline bool tcp_payload(const Frame& f, Bytes& payload, uint16_t& sport, uint16_
   return true;
 }
 
-// Writes frames to a pcap file (Ethernet), for tests that build captures.
-inline bool write_pcap(const std::string& path, const std::vector<Frame>& frames) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
-  if (!dead) return false;
-  pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
-  if (!d) {
-    pcap_close(dead);
-    return false;
-  }
-  for (const auto& f : frames) {
-    pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(f.ts_us / 1000000);
-    h.ts.tv_usec = static_cast<suseconds_t>(f.ts_us % 1000000);
-    h.caplen = h.len = static_cast<bpf_u_int32>(f.data.size());
-    pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data.data());
-  }
-  pcap_dump_close(d);
-  pcap_close(dead);
-  return true;
-}
 
 // The UDP payload of an untunnelled Ethernet (+VLAN) / IPv4|IPv6 / UDP frame,
 // or false. Deliberately minimal: enough to hand DNS messages to the parser.

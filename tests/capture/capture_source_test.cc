@@ -16,6 +16,8 @@
 #include <pcap/pcap.h>
 
 #include "capture/source.h"
+#include "support/files.h"
+#include "support/process.h"
 
 namespace tapir::capture {
 namespace {
@@ -44,16 +46,7 @@ std::vector<Entry> manifest() {
   return out;
 }
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+std::string run(const std::string& cmd) { return testing::sh(cmd); }
 
 uint64_t tshark_frames(const std::string& path) {
   const std::string out = run("tshark -r '" + path + "' -T fields -e frame.number 2>/dev/null");
@@ -98,27 +91,7 @@ void spit(const std::string& path, const std::string& data) {
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
-// Temporary directories made by this test process, removed when it ends.
-std::vector<std::string>& temp_dirs() {
-  static std::vector<std::string> dirs;
-  return dirs;
-}
-
-class RemoveTempDirs : public ::testing::Environment {
- public:
-  void TearDown() override {
-    for (const auto& d : temp_dirs()) std::filesystem::remove_all(d);
-  }
-};
-const auto* const kRemoveTempDirs = ::testing::AddGlobalTestEnvironment(new RemoveTempDirs);
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/tapir-capture-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  if (d == nullptr) return "/tmp";
-  temp_dirs().push_back(d);
-  return d;
-}
+std::string temp_dir() { return testing::temp_dir("capture"); }
 
 // Offsets of the records of a classic little-endian pcap (microsecond or
 // nanosecond magic), parsed independently of libpcap.

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/json.h"
+#include "support/files.h"
 #include "tapir/v1/events.pb.h"
 
 namespace {
@@ -33,32 +34,9 @@ struct Result {
   std::string err;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+std::string slurp(const std::string& path) { return tapir::testing::read_file(path); }
 
-// Temporary directories made by this test process, removed when it ends.
-std::vector<std::string>& temp_dirs() {
-  static std::vector<std::string> dirs;
-  return dirs;
-}
-
-class RemoveTempDirs : public ::testing::Environment {
- public:
-  void TearDown() override {
-    for (const auto& d : temp_dirs()) std::filesystem::remove_all(d);
-  }
-};
-const auto* const kRemoveTempDirs = ::testing::AddGlobalTestEnvironment(new RemoveTempDirs);
-
-std::string temp_dir() {
-  char tmpl[] = "/tmp/tapir-cli-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  if (d == nullptr) return "/tmp";
-  temp_dirs().push_back(d);
-  return d;
-}
+std::string temp_dir() { return tapir::testing::temp_dir("cli"); }
 
 Result tapir(const std::string& args) {
   static const std::string dir = temp_dir();

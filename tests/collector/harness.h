@@ -20,51 +20,20 @@
 #include <thread>
 #include <vector>
 
+#include "support/files.h"
+#include "support/process.h"
 #include "tapir/v1/collector.grpc.pb.h"
 
 namespace tapir::testing {
 
-inline std::string sh(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
+inline std::string read_text(const std::string& path) { return read_file(path); }
 
-inline std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// sqlite3 CLI on the database file: the independent oracle.
+// sqlite3 CLI on the database file (the independent oracle); stderr included,
+// so a failing statement shows its message.
 inline std::string sqlite(const std::string& db, const std::string& sql) {
-  std::string q = sql;
   std::string esc;
-  for (char c : q) {
-    if (c == '\'') esc += "'\\''";
-    else esc += c;
-  }
+  for (char c : sql) esc += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return trim(sh("sqlite3 -batch '" + db + "' '" + esc + "' 2>&1"));
-}
-
-inline std::string temp_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() /
-           ("tapir-" + name + "-" + std::to_string(getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
 }
 
 // A CA, a collector certificate for "localhost"/127.0.0.1, agent certificates

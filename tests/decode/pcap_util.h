@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "decode/decoder.h"
+#include "support/corpus.h"
 
 namespace tapir::decode::testing {
 
@@ -89,22 +90,8 @@ inline Capture decode_capture(const std::filesystem::path& path, const DecoderCo
   return out;
 }
 
-// Every capture in the corpus (not the peers' expected outputs).
-inline std::vector<std::filesystem::path> corpus_captures() {
-  std::vector<std::filesystem::path> out;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(TAPIR_TESTDATA)) {
-    if (!e.is_regular_file()) continue;
-    auto ext = e.path().extension().string();
-    if (ext != ".pcap" && ext != ".pcapng") continue;
-    if (e.path().string().find("/expected/") != std::string::npos) continue;
-    out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using tapir::testing::corpus_captures;
 
-inline std::filesystem::path testdata(const std::string& rel) {
-  return std::filesystem::path(TAPIR_TESTDATA) / rel;
-}
+inline std::filesystem::path testdata(const std::string& rel) { return tapir::testing::corpus_path(rel); }
 
 }  // namespace tapir::decode::testing

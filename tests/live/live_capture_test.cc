@@ -25,6 +25,7 @@
 #include "common/ip.h"
 #include "export/memory_sink.h"
 #include "pipeline/engine.h"
+#include "support/process.h"
 
 extern char** environ;
 
@@ -35,16 +36,7 @@ namespace {
 // capture filter sees only this test's DNS traffic.
 constexpr const char* kDnsAddr = "127.0.53.53";
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
+std::string run(const std::string& cmd) { return testing::sh(cmd); }
 
 bool have(const char* tool) {
   return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;

@@ -9,57 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "capture/source.h"
-#include "export/memory_sink.h"
-#include "pipeline/engine.h"
+#include "support/corpus.h"
+#include "support/engine.h"
 
 namespace tapir::testing {
 
-inline std::string corpus_path(const std::string& rel) {
-  return std::string(TAPIR_TESTDATA) + "/" + rel;
-}
-
 inline std::vector<std::string> split_str(const std::string& s, const std::string& sep) {
-  std::vector<std::string> out;
-  if (s.empty()) return out;
-  size_t start = 0;
-  for (;;) {
-    const size_t p = s.find(sep, start);
-    if (p == std::string::npos) {
-      out.push_back(s.substr(start));
-      return out;
-    }
-    out.push_back(s.substr(start, p - start));
-    start = p + sep.size();
-  }
-}
-
-using Row = std::map<std::string, std::string>;
-
-// A TSV with a header line; Zeek logs: the "#fields" line names the columns
-// and other '#' lines are skipped.
-inline std::vector<Row> read_tsv(const std::string& path) {
-  std::vector<Row> rows;
-  std::ifstream in(path);
-  std::string line;
-  std::vector<std::string> cols;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (line.rfind("#fields\t", 0) == 0) {
-      cols = split_str(line.substr(8), "\t");
-      continue;
-    }
-    if (line[0] == '#') continue;
-    if (cols.empty()) {
-      cols = split_str(line, "\t");
-      continue;
-    }
-    const auto vals = split_str(line, "\t");
-    Row r;
-    for (size_t i = 0; i < cols.size(); ++i) r[cols[i]] = i < vals.size() ? vals[i] : "";
-    rows.push_back(std::move(r));
-  }
-  return rows;
+  return split(s, sep);
 }
 
 // Runs the engine with the given analyzers over a capture; events of all kinds.
@@ -67,26 +23,9 @@ inline std::vector<v1::Event> run_engine(const std::string& path,
                                          const std::vector<std::string>& analyzers,
                                          std::string* error = nullptr) {
   std::string err;
-  auto src = capture::open_file(path, err);
-  if (!src) {
-    if (error) *error = err;
-    return {};
-  }
-  exporter::MemorySink sink;
-  pipeline::EngineConfig cfg;
-  cfg.analyzers = analyzers;
-  pipeline::Engine engine(cfg, sink);
-  decode::RawFrame frame;
-  for (;;) {
-    const auto st = src->next(frame);
-    if (st != capture::ReadStatus::kFrame) {
-      if (st == capture::ReadStatus::kError && error) *error = src->error();
-      break;
-    }
-    engine.process(frame);
-  }
-  engine.finish();
-  return sink.take();
+  auto events = run_capture(path, analyzers, {}, err);
+  if (error) *error = err;
+  return events;
 }
 
 inline std::string hex(const std::string& raw, const char* sep = "") {

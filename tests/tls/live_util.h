@@ -2,109 +2,21 @@
 // loopback port, and a tcpdump capture on lo.
 #pragma once
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/process.h"
+
 namespace tapir::testing {
-
-// A child process; killed (by its pid) and reaped when destroyed.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null",
-        const std::string& out_path = "/dev/null", const std::string& err_path = "") {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int in = open(stdin_path.c_str(), O_RDONLY);
-      const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (in >= 0) dup2(in, 0);
-      if (out >= 0) dup2(out, 1);
-      const int err = err_path.empty() ? out : open(err_path.c_str(), O_WRONLY | O_CREAT, 0644);
-      if (err >= 0) dup2(err, 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Child() { stop(SIGKILL); }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  // Waits for the child to exit on its own; its exit status, or -1.
-  int wait() {
-    if (pid_ <= 0) return -1;
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  }
-  void stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 // Runs a command to completion; its exit status.
 inline int run(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null",
                const std::string& out_path = "/dev/null") {
   Child c(argv, stdin_path, out_path);
   return c.wait();
-}
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// A loopback TCP port nobody listens on right now.
-inline uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Polls until something accepts connections on 127.0.0.1:port (bounded).
-inline bool wait_listening(uint16_t port) {
-  for (int i = 0; i < 100; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    if (ok) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 // tcpdump writing one port's loopback traffic to a file; stop() flushes it.
