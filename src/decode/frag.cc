@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/seeded_hash.h"
+
 namespace tapir::decode {
 namespace {
 // Buffers grow in steps of this many bytes so that a datagram arriving in
@@ -12,7 +14,8 @@ constexpr size_t kMaxIpv4Header = 60;
 constexpr size_t kIpv6Header = 40;
 }  // namespace
 
-FragmentReassembler::FragmentReassembler(const DecoderConfig& config) : config_(config) {
+FragmentReassembler::FragmentReassembler(const DecoderConfig& config)
+    : config_(config), seed_(random_seed()) {
   slots_.reserve(config_.max_frag_datagrams);
   free_warm_.reserve(config_.max_frag_datagrams);
   free_cold_.reserve(config_.max_frag_datagrams);
@@ -23,20 +26,18 @@ FragmentReassembler::FragmentReassembler(const DecoderConfig& config) : config_(
   out_.reserve(kMaxPayload + kMaxIpv4Header);
 }
 
-uint64_t FragmentReassembler::key_hash(const FragmentIn& f) {
-  // FNV-1a over the key; the protocol is part of it for IPv4 only (RFC 791),
-  // IPv6 identifies a datagram by addresses and id (RFC 8200 4.5).
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  };
-  mix(f.src.data(), f.src.size());
-  mix(f.dst.data(), f.dst.size());
-  const uint8_t tail[6] = {static_cast<uint8_t>(f.id),       static_cast<uint8_t>(f.id >> 8),
-                           static_cast<uint8_t>(f.id >> 16), static_cast<uint8_t>(f.id >> 24),
-                           static_cast<uint8_t>(f.version),  f.version == 6 ? uint8_t{0} : f.proto};
-  mix(tail, sizeof tail);
-  return h ^ (h >> 29);
+uint64_t FragmentReassembler::key_hash(const FragmentIn& f) const {
+  // The key is the sender's choice: seeded, so that it cannot pick keys that
+  // pile up in one run of the index (common/seeded_hash.h). The protocol is
+  // part of the key for IPv4 only (RFC 791); IPv6 identifies a datagram by
+  // addresses and id (RFC 8200 4.5).
+  uint8_t key[16 + 16 + 6] = {};
+  std::memcpy(key, f.src.data(), f.src.size());
+  std::memcpy(key + 16, f.dst.data(), f.dst.size());
+  std::memcpy(key + 32, &f.id, 4);
+  key[36] = static_cast<uint8_t>(f.version);
+  key[37] = f.version == 6 ? uint8_t{0} : f.proto;
+  return seeded_hash_bytes(seed_, key, sizeof key);
 }
 
 bool FragmentReassembler::same_key(const Slot& s, const FragmentIn& f) const {

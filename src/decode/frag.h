@@ -98,7 +98,7 @@ class FragmentReassembler {
   bool reserve(Slot& s, uint32_t end);
   static bool test(const Slot& s, uint32_t b) { return (s.have[b / 64] >> (b % 64)) & 1; }
   static void set(Slot& s, uint32_t b) { s.have[b / 64] |= uint64_t{1} << (b % 64); }
-  static uint64_t key_hash(const FragmentIn& f);
+  uint64_t key_hash(const FragmentIn& f) const;
   bool same_key(const Slot& s, const FragmentIn& f) const;
   int32_t index_of(const Slot& s) const { return static_cast<int32_t>(&s - slots_.data()); }
   void index_insert(int32_t slot);
@@ -117,6 +117,7 @@ class FragmentReassembler {
   int32_t newest_ = kNone;
   std::vector<int32_t> free_warm_;  // unused slots still holding a buffer
   std::vector<int32_t> free_cold_;  // unused slots without one
+  uint64_t seed_;  // of the index's hash, random per reassembler
   uint64_t visits_ = 0;
   size_t active_ = 0;
   size_t memory_ = 0;
