@@ -58,4 +58,6 @@ size_t Decoder::fragment_memory() const { return frags_->memory_bytes(); }
 
 size_t Decoder::fragments_pending() const { return frags_->pending(); }
 
+uint64_t Decoder::fragment_slot_visits() const { return frags_->slot_visits(); }
+
 }  // namespace tapir::decode

@@ -66,6 +66,9 @@ class Decoder {
   // DecoderConfig::max_frag_bytes) and datagrams in progress.
   size_t fragment_memory() const;
   size_t fragments_pending() const;
+  // Fragment table slots examined so far: the work counter that tests bound
+  // per fragment (it must not grow with the number of datagrams in progress).
+  uint64_t fragment_slot_visits() const;
 
  private:
   DecoderConfig config_;

@@ -6,6 +6,12 @@
 // exceed the byte bound is dropped).
 // Overlaps are resolved first-wins: bytes already received are never
 // overwritten, and a later fragment carrying different bytes is counted.
+//
+// Work per fragment does not grow with the table: datagrams are found through
+// a hash index, kept in arrival order for expiry and eviction (the oldest is
+// the list head), and free slots sit on stacks. A full table of 1024 datagrams
+// costs a fragment a few slot visits, not the thousands a scan of every slot
+// cost (slot_visits() counts them, for tests).
 #pragma once
 
 #include <array>
@@ -51,6 +57,9 @@ class FragmentReassembler {
 
   size_t memory_bytes() const { return memory_; }
   size_t pending() const { return active_; }
+  // Slots examined so far (index probes, list and stack steps): the work
+  // counter the regression tests bound per fragment.
+  uint64_t slot_visits() const { return visits_; }
 
  private:
   // Fragment offsets count 8-byte blocks; a bitmap over all blocks of a
@@ -75,7 +84,12 @@ class FragmentReassembler {
     uint32_t blocks_have = 0;
     std::vector<uint8_t> data;  // capacity counted in memory_
     std::array<uint64_t, (kBlocks + 63) / 64> have{};
+    uint64_t hash = 0;   // of the key, for the index
+    int32_t older = -1;  // arrival-order list (used slots)
+    int32_t newer = -1;
   };
+
+  static constexpr int32_t kNone = -1;
 
   Slot* find(const FragmentIn& f);
   Slot* allocate(const FragmentIn& f, DecodeStats& stats);
@@ -84,9 +98,27 @@ class FragmentReassembler {
   bool reserve(Slot& s, uint32_t end);
   static bool test(const Slot& s, uint32_t b) { return (s.have[b / 64] >> (b % 64)) & 1; }
   static void set(Slot& s, uint32_t b) { s.have[b / 64] |= uint64_t{1} << (b % 64); }
+  uint64_t key_hash(const FragmentIn& f) const;
+  bool same_key(const Slot& s, const FragmentIn& f) const;
+  int32_t index_of(const Slot& s) const { return static_cast<int32_t>(&s - slots_.data()); }
+  void index_insert(int32_t slot);
+  void index_erase(int32_t slot);
+  void link_newest(int32_t slot);
+  void unlink(int32_t slot);
 
   DecoderConfig config_;
-  std::vector<Slot> slots_;
+  std::vector<Slot> slots_;  // reserved up front: never reallocated
+  // Open addressing with linear probing over slot numbers (kNone = empty), at
+  // most a quarter full so that probes stay short (16 KiB for 1024 slots);
+  // deletion shifts entries back, so there are no tombstones.
+  std::vector<int32_t> index_;
+  size_t index_mask_ = 0;
+  int32_t oldest_ = kNone;  // head of the arrival-order list
+  int32_t newest_ = kNone;
+  std::vector<int32_t> free_warm_;  // unused slots still holding a buffer
+  std::vector<int32_t> free_cold_;  // unused slots without one
+  uint64_t seed_;  // of the index's hash, random per reassembler
+  uint64_t visits_ = 0;
   size_t active_ = 0;
   size_t memory_ = 0;
   uint64_t evicted_ = 0;  // datagrams evicted by the last reserve()

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "dns_crafted.h"
 #include "oracle.h"
 
 namespace tapir::analyzers::dns {
@@ -273,6 +275,167 @@ TEST(DnsParser, LooksLikeDns) {
   EXPECT_FALSE(looks_like_dns(Bytes(reinterpret_cast<const uint8_t*>(http.data()), http.size())));
   std::vector<uint8_t> zeros(64, 0);
   EXPECT_FALSE(looks_like_dns(Bytes(zeros.data(), zeros.size())));
+}
+
+// ---- Work per message
+// -------------------------------------------------------- Work is counted in
+// the parser's units (a wire byte of a label or pointer examined), never timed.
+// "Naive" is what decoding each name on its own costs, as the parser did before
+// suffixes were memoised.
+
+namespace dc = tapir::testing::dns_crafted;
+
+// A UDP datagram's largest DNS payload with room for IP and UDP headers.
+constexpr size_t kCraftedSize = 63000;
+
+size_t naive_work(const dc::Crafted& c) {
+  const Bytes msg(c.bytes.data(), c.bytes.size());
+  std::string out;
+  size_t total = 0;
+  for (size_t off : c.name_offsets) {
+    ByteReader r(msg.subspan(off));
+    total += parse_name(msg, r, out).work;
+  }
+  return total;
+}
+
+Message parse_crafted(const dc::Crafted& c) {
+  Message m;
+  EXPECT_TRUE(parse_message(Bytes(c.bytes.data(), c.bytes.size()), m));
+  return m;
+}
+
+TEST(DnsParserWork, PointerChainsCostLinearWork) {
+  const dc::Crafted c = dc::hostile(kCraftedSize);
+  const size_t size = c.bytes.size();
+  ASSERT_GT(size, kCraftedSize - 16);
+  const size_t naive = naive_work(c);
+  const Message m = parse_crafted(c);
+  std::printf(
+      "crafted %zu bytes, %zu records: work %zu (%.2f/byte), naive %zu "
+      "(%.1f/byte)\n",
+      size, c.records, m.name_work, double(m.name_work) / size, naive, double(naive) / size);
+  // Each 14-byte record makes a naive decoder walk two 127-step chains.
+  EXPECT_GT(naive, 60 * size);
+  // Every name decoded in full, and the chain walked once.
+  EXPECT_TRUE(m.anomalies.empty()) << m.anomalies.bits;
+  EXPECT_LE(m.name_work, 2 * size);
+  ASSERT_EQ(m.answers.size(), kMaxRecordsKept);
+  EXPECT_EQ(m.records_dropped, c.records - kMaxRecordsKept);
+  for (size_t i : {size_t{1}, size_t{2}, kMaxRecordsKept - 1}) {
+    EXPECT_EQ(m.answers[i].name, c.top_name) << i;
+    EXPECT_EQ(m.answers[i].data, c.top_name) << i;
+  }
+}
+
+TEST(DnsParserWork, OverlongNamesStopAtTheBudget) {
+  // Names one label too long cannot be reused; each costs a full walk.
+  const dc::Crafted c = dc::hostile(kCraftedSize, dc::Tail::kOverlong);
+  const size_t size = c.bytes.size();
+  const size_t naive = naive_work(c);
+  const Message m = parse_crafted(c);
+  std::printf("overlong %zu bytes: work %zu, budget %zu, naive %zu (%.1f/byte)\n", size,
+              m.name_work, name_work_budget(size), naive, double(naive) / size);
+  EXPECT_GT(naive, 30 * size);
+  EXPECT_TRUE(m.anomalies.has(Anomaly::kWorkLimit));
+  EXPECT_TRUE(m.anomalies.has(Anomaly::kNameTooLong));
+  EXPECT_FALSE(m.anomalies.has(Anomaly::kBadRdata));  // undecoded is not bad
+  // The budget holds to within one label (the one that crossed it).
+  EXPECT_LE(m.name_work, name_work_budget(size) + 64);
+  EXPECT_GE(m.name_work, name_work_budget(size));
+  // What was read before the stop is kept: the opaque first record and the
+  // overlong records up to there, their names cut at 255 wire bytes.
+  ASSERT_GE(m.answers.size(), 2u);
+  EXPECT_EQ(m.answers[0].type, 10);
+  EXPECT_EQ(m.answers[1].name.substr(0, 4), "y.x.");
+  EXPECT_EQ(m.answers[1].data, c.top_name);
+}
+
+TEST(DnsParserWork, LoopingChainsStopAtTheBudget) {
+  const dc::Crafted c = dc::hostile(kCraftedSize, dc::Tail::kLoop);
+  const size_t size = c.bytes.size();
+  const size_t naive = naive_work(c);
+  const Message m = parse_crafted(c);
+  std::printf("looping %zu bytes: work %zu, budget %zu, naive %zu (%.1f/byte)\n", size, m.name_work,
+              name_work_budget(size), naive, double(naive) / size);
+  EXPECT_GT(naive, 30 * size);
+  EXPECT_TRUE(m.anomalies.has(Anomaly::kPointerLoop));
+  EXPECT_TRUE(m.anomalies.has(Anomaly::kWorkLimit));
+  EXPECT_LE(m.name_work, name_work_budget(size) + 64);
+}
+
+TEST(DnsParserWork, BenignMessageOfTheSameSize) {
+  const dc::Crafted c = dc::benign(kCraftedSize);
+  const size_t size = c.bytes.size();
+  const size_t naive = naive_work(c);
+  const Message m = parse_crafted(c);
+  std::printf(
+      "benign %zu bytes, %zu records: work %zu (%.2f/byte), naive %zu "
+      "(%.2f/byte)\n",
+      size, c.records, m.name_work, double(m.name_work) / size, naive, double(naive) / size);
+  EXPECT_TRUE(m.anomalies.empty()) << m.anomalies.bits;
+  EXPECT_EQ(m.answers.size(), kMaxRecordsKept);
+  EXPECT_EQ(m.records_dropped, c.records - kMaxRecordsKept);
+  // Real compression is cheap both ways; the memo never costs more.
+  EXPECT_LT(naive, 4 * size);
+  EXPECT_LE(m.name_work, naive);
+  EXPECT_LE(m.name_work, size);
+}
+
+TEST(DnsParserWork, MemoMatchesLoneDecodingAndIsPerMessage) {
+  // Names decoded through the memo equal those decoded one at a time, also
+  // when the previous message left entries at the same offsets.
+  Message m;
+  const dc::Crafted hostile = dc::hostile(4000);
+  const dc::Crafted benign = dc::benign(4000);
+  for (const dc::Crafted* c : {&hostile, &benign, &hostile}) {
+    const Bytes msg(c->bytes.data(), c->bytes.size());
+    ASSERT_TRUE(parse_message(msg, m));
+    EXPECT_TRUE(m.anomalies.empty());
+    std::vector<std::string> lone;
+    std::string out;
+    for (size_t off : c->name_offsets) {
+      ByteReader r(msg.subspan(off));
+      parse_name(msg, r, out);
+      lone.push_back(out);
+    }
+    // name_offsets lists the names in message order: questions, then each
+    // record's owner and, for CNAME and PTR, its data.
+    std::vector<std::string> got;
+    for (const Question& q : m.questions) got.push_back(q.name);
+    for (const Record& rec : m.answers) {
+      got.push_back(rec.name);
+      if (rec.type == 5 || rec.type == 12) got.push_back(rec.data);
+    }
+    ASSERT_LE(got.size(), lone.size());
+    ASSERT_GT(got.size(), 100u);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], lone[i]) << i;
+  }
+}
+
+TEST(DnsParserWork, SmallMessageKeepsTheSlack) {
+  // Under 600 bytes the per-byte allowance alone would not pay for even one
+  // maximal name walked in full; the slack does.
+  const dc::Crafted c = dc::hostile(600, dc::Tail::kOverlong);
+  const Message m = parse_crafted(c);
+  EXPECT_FALSE(m.anomalies.has(Anomaly::kWorkLimit));
+  EXPECT_TRUE(m.anomalies.has(Anomaly::kNameTooLong));
+  EXPECT_EQ(m.answers.size(), c.records);
+}
+
+// Writes the crafted messages as fuzz seeds into the current directory.
+TEST(DnsParserWork, DISABLED_WriteSeeds) {
+  const std::pair<const char*, dc::Crafted> seeds[] = {
+      {"crafted-chains", dc::hostile(kCraftedSize)},
+      {"crafted-overlong", dc::hostile(kCraftedSize, dc::Tail::kOverlong)},
+      {"crafted-loop", dc::hostile(kCraftedSize, dc::Tail::kLoop)},
+  };
+  for (const auto& [name, c] : seeds) {
+    std::ofstream f(name, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(c.bytes.data()),
+            static_cast<std::streamsize>(c.bytes.size()));
+    ASSERT_TRUE(f.good()) << name;
+  }
 }
 
 // ---- Corpus against tshark -------------------------------------------------

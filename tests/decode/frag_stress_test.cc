@@ -117,5 +117,68 @@ TEST(DecodeFragStress, BoundedUnderFlood) {
   EXPECT_EQ(d.fragments_pending(), 0u);
 }
 
+// Work per fragment, counted in fragment-table slots visited (no timing): a
+// full table of the default 1024 datagrams in progress must not make each
+// fragment look at every slot, as a scan did (three passes: expiry, lookup,
+// free slot or oldest), so a flood of tiny never-completed fragments cannot
+// buy ~3000 slot visits per 60-byte packet.
+TEST(DecodeFragStress, WorkPerFragmentDoesNotGrowWithTheTable) {
+  DecoderConfig cfg;  // defaults: 1024 datagrams, 64 MiB, 30 s
+  Decoder d(cfg);
+  TimeNs ts = 0;
+  auto feed = [&](const Buf& f) {
+    RawFrame raw;
+    raw.ts = ts;
+    raw.data = f.data();
+    raw.caplen = raw.wirelen = static_cast<uint32_t>(f.size());
+    Packet p;
+    const DecodeStatus st = d.decode(raw, p);
+    return std::make_pair(st, p);
+  };
+  std::mt19937 rng(7);
+  auto pick = [&](uint32_t lo, uint32_t hi) {
+    return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+  };
+  // Fill the table: first halves that never complete, from many sources.
+  for (uint32_t i = 0; i < cfg.max_frag_datagrams; ++i) {
+    ts += kNsPerMs;
+    feed(fragment(static_cast<uint16_t>(i), 0, true, bytes(8, 1), static_cast<uint8_t>(i % 7)));
+  }
+  ASSERT_EQ(d.fragments_pending(), cfg.max_frag_datagrams);
+
+  const uint64_t before = d.fragment_slot_visits();
+  constexpr int kFrames = 30000;
+  int genuine_sent = 0, genuine_ok = 0;
+  for (int i = 0; i < kFrames; ++i) {
+    ts += 2 * kNsPerMs;  // 60 s in all: expiry runs too
+    if (i % 10 == 0) {
+      // A genuine two-fragment datagram, both halves back to back.
+      const auto id = static_cast<uint16_t>(50000 + genuine_sent++);
+      Buf payload(64);
+      for (auto& b : payload) b = static_cast<uint8_t>(pick(0, 255));
+      const Buf whole = udp(7, 9, payload);
+      feed(fragment(id, 0, true, Buf(whole.begin(), whole.begin() + 40), 200));
+      auto [st, p] = feed(fragment(id, 40, false, Buf(whole.begin() + 40, whole.end()), 200));
+      if (st == DecodeStatus::kOk && p.reassembled && p.payload_len == payload.size() &&
+          std::equal(payload.begin(), payload.end(), p.payload))
+        ++genuine_ok;
+      continue;
+    }
+    // Noise: new datagrams (each evicts the oldest) and pieces of old ones.
+    const auto id = static_cast<uint16_t>(pick(0, 40000));
+    feed(fragment(id, pick(0, 100) * 8, true, bytes(8, 2), static_cast<uint8_t>(pick(0, 6))));
+  }
+  const uint64_t visits = d.fragment_slot_visits() - before;
+  const uint64_t fragments = kFrames + kFrames / 10;  // noise + genuine second halves
+  std::printf("fragment table: %llu slot visits for %llu fragments (%.2f each)\n",
+              static_cast<unsigned long long>(visits), static_cast<unsigned long long>(fragments),
+              static_cast<double>(visits) / static_cast<double>(fragments));
+  EXPECT_EQ(genuine_ok, genuine_sent);
+  EXPECT_EQ(d.fragments_pending(), cfg.max_frag_datagrams);  // stayed full
+  EXPECT_GT(d.stats().frag_expired, 0u);
+  // A scan visited >= 1024 slots per fragment; the index and lists a handful.
+  EXPECT_LE(visits, 8 * fragments);
+}
+
 }  // namespace
 }  // namespace tapir::decode

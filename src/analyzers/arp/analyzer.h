@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "analyzers/analyzer.h"
+#include "common/seeded_hash.h"
 
 namespace tapir::analyzers::arp {
 
@@ -29,7 +30,9 @@ class ArpAnalyzer : public Analyzer {
  private:
   AnalyzerContext ctx_;
   // (requester IPv4, asked-for IPv4) -> time of the latest request.
-  std::unordered_map<uint64_t, TimeNs> pending_;
+  // Seeded: both addresses of the key are the sender's choice
+  // (common/seeded_hash.h).
+  std::unordered_map<uint64_t, TimeNs, SeededU64Hash> pending_;
 };
 
 }  // namespace tapir::analyzers::arp

@@ -18,6 +18,7 @@ static_assert(static_cast<int>(Anomaly::kTrailingBytes) == v1::DNS_TRAILING_BYTE
 static_assert(static_cast<int>(Anomaly::kBadLabelType) == v1::DNS_BAD_LABEL_TYPE);
 static_assert(static_cast<int>(Anomaly::kUnsolicitedResponse) == v1::DNS_UNSOLICITED_RESPONSE);
 static_assert(static_cast<int>(Anomaly::kDuplicateResponse) == v1::DNS_DUPLICATE_RESPONSE);
+static_assert(static_cast<int>(Anomaly::kWorkLimit) == v1::DNS_WORK_LIMIT);
 static_assert(kAnomalyCount == v1::DnsAnomaly_ARRAYSIZE);
 
 namespace {

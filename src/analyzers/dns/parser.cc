@@ -83,13 +83,147 @@ size_t offset_in(Bytes msg, const ByteReader& r) {
   return static_cast<size_t>(c - msg.data());
 }
 
+}  // namespace
+
+// A decoded name suffix: what walking from one message offset to the end of
+// a name gave an earlier name of the same message. A complete suffix (it
+// reached the root) is the same whatever led to it, as long as the name stays
+// within the limits. An overlong one (the name crossed 255 bytes in it) is
+// the same only for a name that arrives with the same length so far.
+struct MemoEntry {
+  uint32_t gen = 0;       // message the entry belongs to (NameMemo::gen)
+  uint32_t text_off = 0;  // in NameMemo::text
+  uint16_t text_len = 0;
+  uint8_t wire = 0;          // wire bytes of the suffix's labels kept, root excluded
+  uint8_t jumps = 0;         // compression pointers followed within the suffix
+  uint8_t wire_in = 0;       // overlong: the name's wire length on arrival; else 0
+  bool bad_pointer = false;  // a forward pointer within the suffix
+};
+
+// Reused across messages (per thread), so that decoding allocates nothing
+// once it has seen a message of each size.
+struct NameMemo {
+  std::vector<MemoEntry> at;  // by message offset, < kMaxPointerTarget
+  std::string text;           // rendered suffixes, cleared per message
+  uint32_t gen = 0;
+};
+
+struct NameWalk {
+  NameMemo* memo = nullptr;
+  size_t text_cap = 0;  // most bytes NameMemo::text may hold for this message
+  size_t work = 0;      // units spent so far (see kNameWorkPerByte)
+  size_t budget = 0;
+  bool over = false;  // the budget ran out: no more names are decoded
+};
+
+namespace {
+
+// Text kept in the memo per message byte: a name's text is copied once when
+// it walked at least one label no earlier name had, which for real messages is
+// well under 4 bytes per byte (escaped text is at most 4 per wire byte). Past
+// the cap names are still decoded, just not remembered, and the work budget
+// still holds.
+constexpr size_t kMemoTextPerByte = 8;
+constexpr size_t kMemoTextSlack = 4096;
+
+// Starts the per-message state: a new memo generation and a fresh budget.
+void begin_walk(NameWalk& w, NameMemo& memo, size_t length) {
+  w.memo = &memo;
+  w.work = 0;
+  w.over = false;
+  w.budget = name_work_budget(length);
+  w.text_cap = kMemoTextPerByte * length + kMemoTextSlack;
+  const size_t targets = length < kMaxPointerTarget ? length : kMaxPointerTarget;
+  if (memo.at.size() < targets) memo.at.resize(targets);
+  if (++memo.gen == 0) {  // wrapped: entries of 2^32 messages ago would look valid
+    for (MemoEntry& e : memo.at) e.gen = 0;
+    memo.gen = 1;
+  }
+  memo.text.clear();
+}
+
+// A label or pointer walked while decoding one name: where the text of the
+// suffix starting there begins in the output, and the totals before it.
+struct Step {
+  uint16_t off;
+  uint16_t text_pos;  // relative to the name's first byte of output
+  uint8_t wire_before;
+  uint8_t jumps_before;
+  bool bad_pointer;  // this step is a forward pointer
+};
+// A name has at most 127 labels and takes at most kMaxPointerJumps pointers.
+constexpr size_t kMaxSteps = 128 + kMaxPointerJumps;
+
+// What a finished name leaves for remember().
+struct NameEnd {
+  size_t wire;            // wire bytes of the labels kept, root excluded
+  size_t jumps;           // pointers followed
+  bool overlong;          // ended by crossing kMaxNameWireLen after a pointer
+  bool tail_bad_pointer;  // a forward pointer in a suffix reused at the end
+};
+
+// Remembers every suffix of a name that ended cleanly or overlong, so that
+// pointers into any of its labels later copy the text instead of walking.
+void remember(NameWalk& w, const std::string& out, size_t base, const Step* steps, size_t n,
+              const NameEnd& end) {
+  NameMemo& m = *w.memo;
+  const size_t len = out.size() - base;
+  if (n == 0 || m.text.size() + len > w.text_cap) return;
+  const size_t at = m.text.size();
+  m.text.append(out, base, len);
+  bool bad = end.tail_bad_pointer;
+  for (size_t i = n; i-- > 0;) {
+    const Step& st = steps[i];
+    bad = bad || st.bad_pointer;
+    MemoEntry& e = m.at[st.off];
+    // A complete suffix serves any later name; keep it over an overlong one.
+    if (end.overlong && e.gen == m.gen && e.wire_in == 0) continue;
+    size_t tp = st.text_pos;
+    // The step was recorded before its separator was written; a label's own
+    // text never starts with an unescaped '.'.
+    if (tp < len && out[base + tp] == '.') ++tp;
+    e.gen = m.gen;
+    e.text_off = static_cast<uint32_t>(at + tp);
+    e.text_len = static_cast<uint16_t>(len - tp);
+    e.wire = static_cast<uint8_t>(end.wire - st.wire_before);
+    e.jumps = static_cast<uint8_t>(end.jumps - st.jumps_before);
+    e.wire_in = end.overlong ? static_cast<uint8_t>(st.wire_before + 1) : 0;
+    e.bad_pointer = bad;
+  }
+}
+
+// Only these anomalies are a property of a suffix alone and can be reused.
+bool memoisable(AnomalySet a) {
+  AnomalySet allowed;
+  allowed.add(Anomaly::kBadPointer);
+  allowed.add(Anomaly::kNameTooLong);
+  return (a.bits & ~allowed.bits) == 0;
+}
+
+// Charges `units` of work; false (and kWorkLimit) once the budget is spent.
+bool charge(NameWalk* w, size_t units, NameResult& res) {
+  res.work += units;
+  if (w == nullptr) return true;
+  w->work += units;
+  if (w->work <= w->budget) return true;
+  w->over = true;
+  res.anomalies.add(Anomaly::kWorkLimit);
+  return false;
+}
+
 // Reads the name at msg[start], whose uncompressed part must end by `limit`.
 // `end` is set to the offset after the name when it is known.
-// With `append`, the name is added to what `out` holds.
+// With `append`, the name is added to what `out` holds. With a walk, the work
+// is charged to it and suffixes are taken from and added to its memo; once its
+// budget is spent the name is not read and its end is unknown (parsing stops).
 NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, size_t& end,
-                     bool append = false) {
+                     bool append, NameWalk* w) {
   NameResult res;
   if (!append) out.clear();
+  if (w != nullptr && w->over) {
+    res.anomalies.add(Anomaly::kWorkLimit);
+    return res;
+  }
   const size_t base = out.size();
   size_t pos = start;
   size_t region_end = limit;   // before the first jump: the caller's region
@@ -98,9 +232,26 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
   bool too_long = false;
   int jumps = 0;
   size_t wire_len = 1;  // the root label's length byte
+  // Steps at offsets a pointer can reach, for the memo.
+  Step steps[kMaxSteps];
+  size_t nsteps = 0;
+  size_t labels = 0;  // labels walked here (a name of pointers only adds nothing)
+  const size_t memo_size = w != nullptr && w->memo != nullptr ? w->memo->at.size() : 0;
+  auto note = [&](size_t off, bool bad_pointer) {
+    if (off < memo_size && nsteps < kMaxSteps)
+      steps[nsteps++] = {static_cast<uint16_t>(off), static_cast<uint16_t>(out.size() - base),
+                         static_cast<uint8_t>(wire_len - 1), static_cast<uint8_t>(jumps),
+                         bad_pointer};
+  };
+  auto finish = [&](bool overlong, bool tail_bad) {
+    if (memo_size != 0 && labels != 0 && memoisable(res.anomalies))
+      remember(*w, out, base, steps, nsteps,
+               {wire_len - 1, static_cast<size_t>(jumps), overlong, tail_bad});
+  };
 
   // Each pass either consumes a label (pos moves forward, at most msg.size()
-  // bytes in all per segment) or takes a pointer (at most kMaxPointerJumps).
+  // bytes in all per segment) or takes a pointer (at most kMaxPointerJumps);
+  // with a walk, every pass is charged to its budget.
   for (;;) {
     if (pos >= region_end) {
       res.anomalies.add(Anomaly::kTruncated);
@@ -111,6 +262,10 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
     if (kind == 0xC0) {
       if (pos + 1 >= region_end) {
         res.anomalies.add(Anomaly::kTruncated);
+        return res;
+      }
+      if (!charge(w, 2, res)) {
+        res.end_known = false;
         return res;
       }
       const size_t ptr = (static_cast<size_t>(len & 0x3f) << 8) | msg[pos + 1];
@@ -131,9 +286,29 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
         res.anomalies.add(Anomaly::kBadPointer);
         if (ptr >= msg.size()) return res;
       }
+      note(pos, ptr > pos);
       if (++jumps > kMaxPointerJumps) {
         res.anomalies.add(Anomaly::kPointerLoop);
         return res;
+      }
+      if (ptr < memo_size && !too_long) {
+        // The suffix is reused only where walking it would give the same
+        // text and anomalies; it costs what its pointer did (charged above).
+        const MemoEntry& e = w->memo->at[ptr];
+        const bool fits =
+            e.wire_in == 0 ? wire_len + e.wire <= kMaxNameWireLen : wire_len == e.wire_in;
+        if (e.gen == w->memo->gen && fits && jumps + e.jumps <= kMaxPointerJumps) {
+          if (e.text_len != 0) {
+            if (out.size() > base) out.push_back('.');
+            out.append(w->memo->text, e.text_off, e.text_len);
+          }
+          wire_len += e.wire;
+          jumps += e.jumps;
+          if (e.bad_pointer) res.anomalies.add(Anomaly::kBadPointer);
+          if (e.wire_in != 0) res.anomalies.add(Anomaly::kNameTooLong);
+          finish(e.wire_in != 0, e.bad_pointer);
+          return res;
+        }
       }
       pos = ptr;
       segment_start = ptr;
@@ -146,10 +321,18 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
       res.anomalies.add(Anomaly::kBadLabelType);
       return res;
     }
+    if (!charge(w, 1u + len, res)) {
+      res.end_known = false;
+      return res;
+    }
     if (len == 0) {
       if (!jumped) {
         end = pos + 1;
         res.end_known = true;
+      }
+      if (!too_long) {
+        note(pos, false);
+        finish(false, false);
       }
       return res;
     }
@@ -157,10 +340,17 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
       res.anomalies.add(Anomaly::kTruncated);
       return res;
     }
+    if (!too_long) {
+      note(pos, false);
+      ++labels;
+    }
     wire_len += 1u + len;
     if (!too_long && wire_len > kMaxNameWireLen) {
       too_long = true;
       res.anomalies.add(Anomaly::kNameTooLong);
+      wire_len -= 1u + len;  // what is kept, for the memo
+      if (jumped) finish(true, false);
+      wire_len += 1u + len;
     }
     if (too_long) {
       // Past a pointer the end is known and nothing more will be kept.
@@ -174,23 +364,23 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
 }
 
 // Reads a name at the reader's position, appended to `out`.
-bool append_name(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an) {
+bool append_name(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an, NameWalk* w) {
   const size_t start = offset_in(msg, r);
   const size_t limit = start + r.remaining() <= msg.size() ? start + r.remaining() : msg.size();
   size_t end = start;
-  NameResult nr = read_name(msg, start, limit, out, end, true);
+  NameResult nr = read_name(msg, start, limit, out, end, true, w);
   if (nr.end_known) r.skip(end - start);
   an.merge(nr.anomalies);
   return nr.end_known;
 }
 
-bool read_name_in(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an) {
+bool read_name_in(Bytes msg, ByteReader& r, std::string& out, AnomalySet& an, NameWalk* w) {
   out.clear();
-  return append_name(msg, r, out, an);
+  return append_name(msg, r, out, an, w);
 }
 
-bool parse_question(Bytes msg, ByteReader& r, Question& q, AnomalySet& an) {
-  if (!read_name_in(msg, r, q.name, an)) return false;
+bool parse_question(Bytes msg, ByteReader& r, Question& q, AnomalySet& an, NameWalk* w) {
+  if (!read_name_in(msg, r, q.name, an, w)) return false;
   if (!r.be16(q.type) || !r.be16(q.klass)) {
     an.add(Anomaly::kTruncated);
     return false;
@@ -200,7 +390,7 @@ bool parse_question(Bytes msg, ByteReader& r, Question& q, AnomalySet& an) {
 
 // Renders a record's data by type; unknown types and data that does not fit
 // its type's layout become hex (the latter flagged).
-void render_rdata(Bytes msg, ByteReader rd, Record& rec, Edns& edns, AnomalySet& an) {
+void render_rdata(Bytes msg, ByteReader rd, Record& rec, Edns& edns, AnomalySet& an, NameWalk* w) {
   bool ok = true;
   rec.data.clear();
   switch (rec.type) {
@@ -209,11 +399,11 @@ void render_rdata(Bytes msg, ByteReader rd, Record& rec, Edns& edns, AnomalySet&
     case type::kNs:
     case type::kCname:
     case type::kPtr:
-    case type::kDname: ok = parse_rdata_name(msg, rd, rec.data, an); break;
-    case type::kMx: ok = parse_rdata_mx(msg, rd, rec.data, an); break;
+    case type::kDname: ok = parse_rdata_name(msg, rd, rec.data, an, w); break;
+    case type::kMx: ok = parse_rdata_mx(msg, rd, rec.data, an, w); break;
     case type::kTxt: ok = parse_rdata_txt(rd, rec.data); break;
-    case type::kSoa: ok = parse_rdata_soa(msg, rd, rec.data, an); break;
-    case type::kSrv: ok = parse_rdata_srv(msg, rd, rec.data, an); break;
+    case type::kSoa: ok = parse_rdata_soa(msg, rd, rec.data, an, w); break;
+    case type::kSrv: ok = parse_rdata_srv(msg, rd, rec.data, an, w); break;
     case type::kOpt: {
       edns.present = true;
       edns.udp_size = rec.klass;
@@ -225,29 +415,30 @@ void render_rdata(Bytes msg, ByteReader rd, Record& rec, Edns& edns, AnomalySet&
     }
     default: rdata_hex(Bytes(rd.cur(), rd.remaining()), rec.data); return;
   }
-  if (!ok) {
+  // Data left undecoded for want of budget is not bad data; parsing stops.
+  if (!ok && (w == nullptr || !w->over)) {
     an.add(Anomaly::kBadRdata);
     rec.data.clear();
     rdata_hex(Bytes(rd.cur(), rd.remaining()), rec.data);
   }
 }
 
-bool parse_record(Bytes msg, ByteReader& r, Record& rec, Edns& edns, AnomalySet& an) {
-  if (!read_name_in(msg, r, rec.name, an)) return false;
+bool parse_record(Bytes msg, ByteReader& r, Record& rec, Edns& edns, AnomalySet& an, NameWalk* w) {
+  if (!read_name_in(msg, r, rec.name, an, w)) return false;
   ByteReader rd;
   if (!r.be16(rec.type) || !r.be16(rec.klass) || !r.be32(rec.ttl) || !r.be16(rec.rdlength) ||
       !r.sub(rec.rdlength, rd)) {
     an.add(Anomaly::kTruncated);
     return false;
   }
-  render_rdata(msg, rd, rec, edns, an);
-  return true;
+  render_rdata(msg, rd, rec, edns, an, w);
+  return w == nullptr || !w->over;
 }
 
 // Parses `count` records into `out` (keeping at most kMaxRecordsKept). False
 // when the position was lost and parsing must stop.
-bool parse_section(Bytes msg, ByteReader& r, uint16_t count, std::vector<Record>& out,
-                   size_t& used, Record& scratch, Message& m) {
+bool parse_section(Bytes msg, ByteReader& r, uint16_t count, std::vector<Record>& out, size_t& used,
+                   Record& scratch, Message& m, NameWalk& w) {
   for (uint32_t i = 0; i < count; ++i) {
     if (r.empty()) {
       m.anomalies.add(Anomaly::kTruncated);
@@ -255,7 +446,7 @@ bool parse_section(Bytes msg, ByteReader& r, uint16_t count, std::vector<Record>
     }
     const bool keep = used < kMaxRecordsKept;
     Record& rec = keep ? next_slot(out, used) : scratch;
-    if (!parse_record(msg, r, rec, m.edns, m.anomalies)) {
+    if (!parse_record(msg, r, rec, m.edns, m.anomalies, &w)) {
       return false;  // the partly read record stays, for what it shows
     }
     if (!keep) ++m.records_dropped;
@@ -278,6 +469,7 @@ std::string_view anomaly_name(Anomaly a) {
     case Anomaly::kBadLabelType: return "bad_label_type";
     case Anomaly::kUnsolicitedResponse: return "unsolicited_response";
     case Anomaly::kDuplicateResponse: return "duplicate_response";
+    case Anomaly::kWorkLimit: return "work_limit";
   }
   return "unknown";
 }
@@ -297,6 +489,7 @@ void Message::clear() {
   edns.options.clear();
   anomalies = {};
   length = 0;
+  name_work = 0;
 }
 
 bool parse_header(ByteReader& r, Header& h) {
@@ -314,7 +507,7 @@ NameResult parse_name(Bytes msg, ByteReader& r, std::string& out) {
   const size_t start = offset_in(msg, r);
   const size_t limit = start + r.remaining() <= msg.size() ? start + r.remaining() : msg.size();
   size_t end = start;
-  NameResult res = read_name(msg, start, limit, out, end);
+  NameResult res = read_name(msg, start, limit, out, end, false, nullptr);
   if (res.end_known) r.skip(end - start);
   return res;
 }
@@ -370,18 +563,19 @@ bool parse_rdata_aaaa(ByteReader rdata, std::string& out) {
   return true;
 }
 
-bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
-  if (!read_name_in(msg, rdata, out, an)) return false;
+bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                      NameWalk* walk) {
+  if (!read_name_in(msg, rdata, out, an, walk)) return false;
   return rdata.empty();
 }
 
-bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an, NameWalk* walk) {
   uint16_t pref = 0;
   if (!rdata.be16(pref)) return false;
   out.clear();
   append_uint(pref, out);
   out.push_back(' ');
-  return append_name(msg, rdata, out, an) && rdata.empty();
+  return append_name(msg, rdata, out, an, walk) && rdata.empty();
 }
 
 bool parse_rdata_txt(ByteReader rdata, std::string& out) {
@@ -397,11 +591,12 @@ bool parse_rdata_txt(ByteReader rdata, std::string& out) {
   return true;
 }
 
-bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                     NameWalk* walk) {
   out.clear();
-  if (!append_name(msg, rdata, out, an)) return false;
+  if (!append_name(msg, rdata, out, an, walk)) return false;
   out.push_back(' ');
-  if (!append_name(msg, rdata, out, an)) return false;
+  if (!append_name(msg, rdata, out, an, walk)) return false;
   for (int i = 0; i < 5; ++i) {  // serial refresh retry expire minimum
     uint32_t x = 0;
     if (!rdata.be32(x)) return false;
@@ -411,7 +606,8 @@ bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& 
   return rdata.empty();
 }
 
-bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an) {
+bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                     NameWalk* walk) {
   uint16_t prio = 0, weight = 0, port = 0;
   if (!rdata.be16(prio) || !rdata.be16(weight) || !rdata.be16(port)) return false;
   out.clear();
@@ -419,7 +615,7 @@ bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& 
     append_uint(x, out);
     out.push_back(' ');
   }
-  return append_name(msg, rdata, out, an) && rdata.empty();
+  return append_name(msg, rdata, out, an, walk) && rdata.empty();
 }
 
 bool parse_rdata_opt(ByteReader rdata, Edns& edns, std::string& out) {
@@ -463,7 +659,7 @@ struct Used {
 };
 
 // Questions and the three record sections; false where parsing stopped.
-bool parse_body(Bytes data, ByteReader& r, Message& m, Used& u) {
+bool parse_body(Bytes data, ByteReader& r, Message& m, Used& u, NameWalk& w) {
   Question qscratch;  // for questions past kMaxQuestionsKept
   Record rscratch;    // for records past kMaxRecordsKept
   for (uint32_t i = 0; i < m.header.qdcount; ++i) {
@@ -474,12 +670,12 @@ bool parse_body(Bytes data, ByteReader& r, Message& m, Used& u) {
     const bool keep = u.questions < kMaxQuestionsKept;
     Question& q = keep ? next_slot(m.questions, u.questions) : qscratch;
     // parse_question records why it stopped (truncated, bad label type).
-    if (!parse_question(data, r, q, m.anomalies)) return false;
+    if (!parse_question(data, r, q, m.anomalies, &w)) return false;
     if (!keep) ++m.records_dropped;
   }
-  return parse_section(data, r, m.header.ancount, m.answers, u.answers, rscratch, m) &&
-         parse_section(data, r, m.header.nscount, m.authorities, u.authorities, rscratch, m) &&
-         parse_section(data, r, m.header.arcount, m.additionals, u.additionals, rscratch, m);
+  return parse_section(data, r, m.header.ancount, m.answers, u.answers, rscratch, m, w) &&
+         parse_section(data, r, m.header.nscount, m.authorities, u.authorities, rscratch, m, w) &&
+         parse_section(data, r, m.header.arcount, m.additionals, u.additionals, rscratch, m, w);
 }
 
 }  // namespace
@@ -496,6 +692,7 @@ bool parse_message(Bytes data, Message& m) {
   m.edns.do_bit = false;
   m.anomalies = {};
   m.length = data.size();
+  m.name_work = 0;
   Used u;
   ByteReader r(data);
   const bool has_header = parse_header(r, m.header);
@@ -503,7 +700,12 @@ bool parse_message(Bytes data, Message& m) {
     m.anomalies.add(Anomaly::kTruncated);
   } else {
     if (!opcode_assigned(m.header.opcode())) m.anomalies.add(Anomaly::kInvalidOpcode);
-    if (parse_body(data, r, m, u) && !r.empty()) m.anomalies.add(Anomaly::kTrailingBytes);
+    // One memo per thread: parse_message may run on several capture threads.
+    thread_local NameMemo memo;
+    NameWalk w;
+    begin_walk(w, memo, data.size());
+    if (parse_body(data, r, m, u, w) && !r.empty()) m.anomalies.add(Anomaly::kTrailingBytes);
+    m.name_work = w.work;
   }
   m.questions.resize(u.questions);
   m.answers.resize(u.answers);
@@ -527,7 +729,7 @@ bool looks_like_dns(Bytes data) {
   if (!h.qr() && h.rcode() != 0) return false;
   Question q;
   AnomalySet an;
-  if (!parse_question(data, r, q, an) || !an.empty()) return false;
+  if (!parse_question(data, r, q, an, nullptr) || !an.empty()) return false;
   if (q.type == 0) return false;
   const uint16_t klass = q.klass & 0x7fff;  // mDNS uses the top bit (unicast response)
   return klass == 1 || klass == 3 || klass == 4 || klass == 254 || klass == 255;

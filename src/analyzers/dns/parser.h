@@ -27,6 +27,23 @@ constexpr size_t kMaxNameWireLen = 255;
 // A legitimate name holds at most 127 labels (255 bytes of 1-byte labels), so
 // it can never need more compression jumps than that; more means a loop.
 constexpr int kMaxPointerJumps = 127;
+// Work spent decoding the names of one message is bounded by
+// kNameWorkPerByte units per message byte plus kNameWorkSlack, where a unit is
+// one wire byte examined (a label costs 1 + its length, a compression pointer
+// 2; a name suffix reused from the memo costs only its pointer). Each byte of a
+// message is walked at most once in place, and a suffix reached through a
+// pointer is decoded once and then reused, so a well-formed message needs about
+// 2 units per byte (in-place labels plus one pointer per compressed name); 4
+// leaves that twice over. Without the bound, a 2-byte pointer into a 127-step
+// pointer chain costs ~500 units, so one 63 KB message could cost ~40 times its
+// size.
+constexpr size_t kNameWorkPerByte = 4;
+// Two worst-case names (255 label bytes + 127 pointers, ~510 units each) on
+// top, so a small message never loses a name to the per-byte rounding.
+constexpr size_t kNameWorkSlack = 1024;
+// Compression pointers hold 14 bits of offset, so only names starting in the
+// first 16 KiB of a message can be reused; the memo covers just those.
+constexpr size_t kMaxPointerTarget = size_t{1} << 14;
 // Records kept per section. A 64 KiB message can announce ~6000 minimal
 // records; beyond this many the rest are counted but not kept, which bounds
 // the size of one event whatever a sender packs in.
@@ -58,8 +75,9 @@ enum class Anomaly : uint8_t {
   kBadLabelType = 8,
   kUnsolicitedResponse = 9,
   kDuplicateResponse = 10,
+  kWorkLimit = 11,
 };
-constexpr int kAnomalyCount = 11;
+constexpr int kAnomalyCount = 12;
 std::string_view anomaly_name(Anomaly a);
 
 // A set of anomalies as a bit mask (one bit per Anomaly value).
@@ -134,6 +152,9 @@ struct Message {
   Edns edns;
   AnomalySet anomalies;
   size_t length = 0;  // bytes of the message
+  // Units of name-decoding work spent on this message (see kNameWorkPerByte);
+  // never more than name_work_budget(length) plus one label.
+  size_t name_work = 0;
 
   // RCODE with the OPT extension applied (RFC 6891 6.1.3).
   uint16_t full_rcode() const {
@@ -142,10 +163,21 @@ struct Message {
   void clear();
 };
 
+// The most name-decoding work parse_message spends on a message of `length`
+// bytes before it stops with Anomaly::kWorkLimit.
+constexpr size_t name_work_budget(size_t length) {
+  return kNameWorkPerByte * length + kNameWorkSlack;
+}
+
+// Per-message name decoding state (work budget, memo of decoded suffixes),
+// private to the parser; null means a lone name, decoded without either.
+struct NameWalk;
+
 // Outcome of parse_name.
 struct NameResult {
   bool end_known = false;  // the caller may continue after the name
   AnomalySet anomalies;
+  size_t work = 0;  // units walked for this name (see kNameWorkPerByte)
 };
 
 // Reads the header; false if fewer than 12 bytes.
@@ -163,17 +195,25 @@ NameResult parse_name(Bytes msg, ByteReader& r, std::string& out);
 // false if the data does not match its type's layout; `out` is then unset.
 bool parse_rdata_a(ByteReader rdata, std::string& out);
 bool parse_rdata_aaaa(ByteReader rdata, std::string& out);
-bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
-bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
+bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                      NameWalk* walk = nullptr);
+bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                    NameWalk* walk = nullptr);
 bool parse_rdata_txt(ByteReader rdata, std::string& out);
-bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
-bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
+bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                     NameWalk* walk = nullptr);
+bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
+                     NameWalk* walk = nullptr);
 bool parse_rdata_opt(ByteReader rdata, Edns& edns, std::string& out);
 void rdata_hex(Bytes rdata, std::string& out);
 
 // Parses one DNS message (without the TCP length prefix). Returns false only
 // when not even the header is present; everything else is reported through
-// msg.anomalies with the parts that could be read.
+// msg.anomalies with the parts that could be read. Work is linear in the
+// message size: each name suffix reached through a compression pointer is
+// decoded once per message and then copied from a per-thread memo (reused
+// across messages, so no allocation once warm), and a message whose names
+// would cost more than name_work_budget() stops there with kWorkLimit.
 bool parse_message(Bytes data, Message& msg);
 
 // Cheap plausibility check used to claim flows on non-DNS ports: a header with

@@ -1,5 +1,7 @@
 #include "analyzers/icmp/analyzer.h"
 
+#include <cstring>
+
 #include "analyzers/event_util.h"
 #include "common/bytes.h"
 #include "flow/community_id.h"
@@ -90,20 +92,15 @@ std::string_view type_name(bool v6, uint8_t t) {
 }
 
 size_t IcmpAnalyzer::EchoHash::operator()(const EchoKey& k) const {
-  // FNV-1a over the key's bytes: cheap, and the table is bounded anyway.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint8_t b) {
-    h ^= b;
-    h *= 1099511628211ull;
-  };
-  for (uint8_t b : k.requester) mix(b);
-  for (uint8_t b : k.responder) mix(b);
-  mix(static_cast<uint8_t>(k.id >> 8));
-  mix(static_cast<uint8_t>(k.id));
-  mix(static_cast<uint8_t>(k.seq >> 8));
-  mix(static_cast<uint8_t>(k.seq));
-  mix(k.version);
-  return static_cast<size_t>(h);
+  uint8_t bytes[16 + 16 + 5];
+  std::memcpy(bytes, k.requester.data(), 16);
+  std::memcpy(bytes + 16, k.responder.data(), 16);
+  bytes[32] = static_cast<uint8_t>(k.id >> 8);
+  bytes[33] = static_cast<uint8_t>(k.id);
+  bytes[34] = static_cast<uint8_t>(k.seq >> 8);
+  bytes[35] = static_cast<uint8_t>(k.seq);
+  bytes[36] = k.version;
+  return static_cast<size_t>(seeded_hash_bytes(seed, bytes, sizeof bytes));
 }
 
 void IcmpAnalyzer::on_packet(const PacketView& v) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "analyzers/analyzer.h"
+#include "common/seeded_hash.h"
 
 namespace tapir::analyzers::icmp {
 
@@ -40,12 +41,14 @@ class IcmpAnalyzer : public Analyzer {
     uint8_t version = 0;
     friend bool operator==(const EchoKey&, const EchoKey&) = default;
   };
+  // Seeded per analyzer: the key is the sender's choice (common/seeded_hash.h).
   struct EchoHash {
+    uint64_t seed = 0;
     size_t operator()(const EchoKey& k) const;
   };
 
   AnalyzerContext ctx_;
-  std::unordered_map<EchoKey, TimeNs, EchoHash> pending_;
+  std::unordered_map<EchoKey, TimeNs, EchoHash> pending_{0, EchoHash{random_seed()}};
   std::string community_id_;  // scratch for packets without a flow
 };
 

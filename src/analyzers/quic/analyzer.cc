@@ -32,6 +32,7 @@ class QuicFlow : public flow::FlowAppState {
   uint32_t version = 0;
   std::vector<uint8_t> crypto;
   std::vector<bool> have;
+  size_t contiguous = 0;  // crypto bytes present from offset 0 (contiguous_prefix)
   std::vector<uint8_t> plain;  // scratch, reused across packets of the flow
 };
 
@@ -78,9 +79,10 @@ class QuicAnalyzer : public Analyzer {
 
  private:
   void try_client_hello(flow::FlowRecord& f, QuicFlow& s) {
-    if (s.crypto.size() < tls::kHandshakeHeaderLen) return;
-    for (size_t i = 0; i < tls::kHandshakeHeaderLen; ++i)
-      if (!s.have[i]) return;
+    // Holes never reopen, so the present prefix only grows: advancing it
+    // looks at each offset once per connection.
+    s.contiguous = contiguous_prefix(s.have, s.contiguous);
+    if (s.contiguous < tls::kHandshakeHeaderLen) return;
     if (s.crypto[0] != tls::hs::kClientHello) {
       s.done = true;
       return;
@@ -91,9 +93,7 @@ class QuicAnalyzer : public Analyzer {
       s.done = true;
       return;
     }
-    if (s.crypto.size() < end) return;
-    for (size_t i = 0; i < end; ++i)
-      if (!s.have[i]) return;
+    if (s.contiguous < end) return;
     tls::ClientHello ch;
     s.done = true;
     if (!tls::parse_client_hello(Bytes(s.crypto.data() + tls::kHandshakeHeaderLen, len), ch))

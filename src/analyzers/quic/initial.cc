@@ -207,4 +207,11 @@ bool collect_crypto(Bytes frames, std::vector<uint8_t>& crypto, std::vector<bool
   return true;
 }
 
+size_t contiguous_prefix(const std::vector<bool>& have, size_t from, uint64_t* visits) {
+  size_t n = from;
+  while (n < have.size() && have[n]) ++n;
+  if (visits != nullptr) *visits += n - from + 1;
+  return n;
+}
+
 }  // namespace tapir::analyzers::quic

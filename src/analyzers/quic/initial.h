@@ -54,4 +54,10 @@ bool decrypt_initial(const uint8_t* packet, const InitialHeader& h, const Initia
 // False on a malformed frame (what came before it is kept).
 bool collect_crypto(Bytes frames, std::vector<uint8_t>& crypto, std::vector<bool>& have);
 
+// Bytes of `have` present from offset 0 without a hole, found by advancing
+// from `from` (what an earlier call returned). Called once per datagram, it
+// looks at each offset once over a connection instead of rescanning up to
+// kMaxCryptoBytes per datagram. `visits`, when given, counts offsets looked at.
+size_t contiguous_prefix(const std::vector<bool>& have, size_t from, uint64_t* visits = nullptr);
+
 }  // namespace tapir::analyzers::quic
