@@ -36,6 +36,10 @@ constexpr size_t kMaxQuestionsKept = 32;
 // Record data rendered as hex (unknown types) is cut after this many bytes so
 // that one record cannot blow up an event; the cut is marked with "...".
 constexpr size_t kMaxHexRdata = 512;
+// TXT data shown as text: after the <character-string> that reaches this
+// many bytes the rest is replaced by " ..." (64 KiB of rdata could be 256 KiB
+// of escapes; real TXT records, SPF and DKIM included, stay far below).
+constexpr size_t kMaxTxtText = 4096;
 // EDNS options kept from one OPT record.
 constexpr size_t kMaxEdnsOptions = 32;
 
@@ -58,8 +62,9 @@ enum class Anomaly : uint8_t {
   kBadLabelType = 8,
   kUnsolicitedResponse = 9,
   kDuplicateResponse = 10,
+  kNonTextBytes = 11,
 };
-constexpr int kAnomalyCount = 11;
+constexpr int kAnomalyCount = 12;
 std::string_view anomaly_name(Anomaly a);
 
 // A set of anomalies as a bit mask (one bit per Anomaly value).
@@ -165,7 +170,7 @@ bool parse_rdata_a(ByteReader rdata, std::string& out);
 bool parse_rdata_aaaa(ByteReader rdata, std::string& out);
 bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
 bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
-bool parse_rdata_txt(ByteReader rdata, std::string& out);
+bool parse_rdata_txt(ByteReader rdata, std::string& out, AnomalySet& an);
 bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
 bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an);
 bool parse_rdata_opt(ByteReader rdata, Edns& edns, std::string& out);
