@@ -7,6 +7,7 @@ namespace tapir::text {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr char kUpperHex[] = "0123456789ABCDEF";
 
 // Bytes copied as they are without looking further: printable ASCII but the
 // backslash. Everything else takes the slow path (escape or UTF-8 check).
@@ -90,13 +91,19 @@ bool needs_hex(std::string_view in) {
   return false;
 }
 
-unsigned append_escaped(std::string_view in, std::string& out, size_t max_len) {
+namespace {
+
+// dn: backslashes are text, and escapes are `\XX` (RFC 4514) not `\xNN`.
+unsigned append_impl(std::string_view in, std::string& out, size_t max_len, bool dn) {
   unsigned outcome = kClean;
   size_t room = max_len;
   size_t i = 0;
   while (i < in.size()) {
     // The longest clean run, copied at once.
-    const size_t run = clean_prefix(in.substr(i));
+    size_t run = clean_prefix(in.substr(i));
+    // In a DN the backslash is the form's own escape: part of the run.
+    while (dn && i + run < in.size() && in[i + run] == '\\')
+      run += 1 + clean_prefix(in.substr(i + run + 1));
     if (run > 0) {
       size_t take = run;
       if (take > room) {
@@ -124,17 +131,33 @@ unsigned append_escaped(std::string_view in, std::string& out, size_t max_len) {
     if (c == 0xc2 && i + 1 < in.size() && static_cast<uint8_t>(in[i + 1]) >= 0x80 &&
         static_cast<uint8_t>(in[i + 1]) < 0xa0)
       n = 2;
-    if (room < 4 * n) return outcome | kTruncated;
+    if (room < (dn ? 3 : 4) * n) return outcome | kTruncated;
     for (size_t k = 0; k < n; ++k) {
       const auto b = static_cast<uint8_t>(in[i + k]);
-      const char esc[4] = {'\\', 'x', kHexDigits[b >> 4], kHexDigits[b & 0xf]};
-      out.append(esc, 4);
+      if (dn) {
+        const char esc[3] = {'\\', kUpperHex[b >> 4], kUpperHex[b & 0xf]};
+        out.append(esc, 3);
+      } else {
+        const char esc[4] = {'\\', 'x', kHexDigits[b >> 4], kHexDigits[b & 0xf]};
+        out.append(esc, 4);
+      }
     }
-    room -= 4 * n;
+    room -= (dn ? 3 : 4) * n;
     i += n;
     outcome |= kEscaped;
   }
   return outcome;
+}
+
+}  // namespace
+
+unsigned append_escaped(std::string_view in, std::string& out, size_t max_len) {
+  return append_impl(in, out, max_len, false);
+}
+
+unsigned assign_escaped_dn(std::string_view in, std::string& out, size_t max_len) {
+  out.clear();
+  return append_impl(in, out, max_len, true);
 }
 
 unsigned assign_escaped(std::string_view in, std::string& out, size_t max_len) {

@@ -56,6 +56,14 @@ unsigned append_escaped(std::string_view in, std::string& out, size_t max_len = 
 // that fits is copied in one assign: no allocation beyond `out`'s own.
 unsigned assign_escaped(std::string_view in, std::string& out, size_t max_len = SIZE_MAX);
 
+// For text that is already in a presentation form with its own backslash
+// escapes, here RFC 4514 distinguished names as OpenSSL prints them: its
+// backslashes are kept, and a byte that is not text is written in that
+// form's own hex escape, `\XX` (upper case, as OpenSSL writes `\1B`), which
+// RFC 4514 defines as that byte of the UTF-8 value. The result stays a valid
+// distinguished name, comparable with Zeek's and Suricata's.
+unsigned assign_escaped_dn(std::string_view in, std::string& out, size_t max_len = SIZE_MAX);
+
 // The escaped form as a new string (tests, tools).
 std::string escaped(std::string_view in);
 

@@ -152,6 +152,18 @@ TEST(Text, TruncationNeverSplitsAnEscapeOrACharacter) {
   }
 }
 
+TEST(Text, DistinguishedNamesKeepTheirOwnEscapes) {
+  std::string out;
+  // RFC 4514 escapes as OpenSSL prints them stay; the text is clean.
+  EXPECT_EQ(assign_escaped_dn("CN=a\\, b,O=x\\1B", out), kClean);
+  EXPECT_EQ(out, "CN=a\\, b,O=x\\1B");
+  // Bytes that are not text become RFC 4514 hex pairs, upper case.
+  EXPECT_EQ(assign_escaped_dn("CN=\xc2\x9b\xe4\x00\xc3\xa4"s, out), kEscaped);
+  EXPECT_EQ(out, "CN=\\C2\\9B\\E4\\00\xc3\xa4");
+  EXPECT_EQ(assign_escaped_dn("CN=\xe4", out, 5), kTruncated);
+  EXPECT_EQ(out, "CN=");
+}
+
 TEST(Text, SequenceLengthAgreesWithIconvOnEveryTwoAndThreeByteInput) {
   for (int a = 0x80; a < 0x100; ++a) {
     for (int b = 0; b < 0x100; ++b) {

@@ -60,11 +60,12 @@ inline std::string wire(const std::string& tag) { return tag + damage() + "\xc3\
 inline std::string text(const std::string& tag) { return tag + escaped_damage() + "\xc3\xa9nd"; }
 
 // Certificate names: OpenSSL's RFC 2253 rendering (T61 bytes as Latin-1,
-// controls as \XX, a backslash as \\), then the escaping.
+// controls as \XX, a backslash as \\), kept as it is, with the bytes that
+// are not text (here the C1 control U+009B) in RFC 4514's own \XX form.
 inline std::string subject_t61() { return "subj\xe4\x01\x9b\\x41"s; }
-inline std::string subject_text() { return "CN=subj\xc3\xa4\\\\01\\xc2\\x9b\\\\\\\\x41"; }
+inline std::string subject_text() { return "CN=subj\xc3\xa4\\01\\C2\\9B\\\\x41"; }
 inline std::string issuer_t61() { return "iss\x1b[31m"s; }
-inline std::string issuer_text() { return "CN=iss\\\\1B[31m"; }
+inline std::string issuer_text() { return "CN=iss\\1B[31m"; }
 
 // DNS names and TXT strings use zone-file presentation (RFC 1035 5.1) instead:
 // every byte outside 0x21-0x7e as \DDD, '.' and '\' (and '"' in TXT) with a

@@ -282,8 +282,10 @@ void fill_server_hello(v1::Tls& m, const ServerHello& sh) {
 }
 
 void fill_certificate(v1::Tls& m, const CertInfo& c, uint32_t chain_len) {
-  unsigned text = text::assign_escaped(c.subject, *m.mutable_cert_subject(), kMaxDnText);
-  text |= text::assign_escaped(c.issuer, *m.mutable_cert_issuer(), kMaxDnText);
+  // RFC 4514 text from OpenSSL keeps its own escapes (as Zeek and Suricata
+  // print names); bytes that are not text become its \XX form.
+  unsigned text = text::assign_escaped_dn(c.subject, *m.mutable_cert_subject(), kMaxDnText);
+  text |= text::assign_escaped_dn(c.issuer, *m.mutable_cert_issuer(), kMaxDnText);
   // Hex digits from OpenSSL; bounded all the same (RFC 5280: 20 octets).
   text |= text::assign_escaped(c.serial, *m.mutable_cert_serial(), kMaxNameText);
   m.mutable_cert_not_before()->set_seconds(c.not_before);
