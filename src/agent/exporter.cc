@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/text.h"
 #include "tapir/v1/collector.grpc.pb.h"
 
 namespace tapir::agent {
@@ -252,6 +253,7 @@ struct Exporter::Impl {
     OwnedBatch b = OwnedBatch::make();
     v1::Agent* a = b.batch->add_events()->mutable_agent();
     if (reporter) reporter(*a);
+    escape_report_text(*a);
     int64_t us = now_us();
     a->mutable_ts()->set_seconds(us / 1000000);
     a->mutable_ts()->set_nanos(static_cast<int32_t>(us % 1000000) * 1000);
@@ -408,6 +410,13 @@ std::unique_ptr<Exporter> Exporter::create(const ExporterConfig& config, std::st
     err = "agent.id: empty";
     return nullptr;
   }
+  // In every batch: a collector could parse none of them if it were not
+  // UTF-8 (and it names the agent in logs, the store and the UI).
+  if (!text::is_clean(config.agent_id) || config.agent_id.size() > kMaxReportText) {
+    err = "agent.id: must be UTF-8 text without control characters or backslashes, at most " +
+          std::to_string(kMaxReportText) + " bytes";
+    return nullptr;
+  }
   if (t.collector.empty()) {
     err = "collector.address: not set";
     return nullptr;
@@ -562,5 +571,32 @@ ExporterStats Exporter::stats() const {
 }
 
 const ExporterConfig& Exporter::config() const { return impl_->cfg; }
+
+void escape_report_text(v1::Agent& a) {
+  auto fix = [](std::string* s) {
+    if (s->size() <= kMaxReportText && text::is_clean(*s)) return;
+    std::string t;
+    text::assign_escaped(*s, t, kMaxReportText);
+    *s = std::move(t);
+  };
+  fix(a.mutable_hostname());
+  fix(a.mutable_version());
+  fix(a.mutable_os());
+  fix(a.mutable_arch());
+  for (auto& i : *a.mutable_interfaces()) fix(&i);
+  // Map keys cannot be changed in place: rebuild the map when one needs it.
+  bool keys_clean = true;
+  for (const auto& [k, v] : a.labels()) keys_clean &= k.size() <= kMaxReportText && text::is_clean(k);
+  if (!keys_clean) {
+    google::protobuf::Map<std::string, std::string> labels;
+    for (const auto& [k, v] : a.labels()) {
+      std::string key;
+      text::assign_escaped(k, key, kMaxReportText);
+      labels[key] = v;
+    }
+    a.mutable_labels()->swap(labels);
+  }
+  for (auto& [k, v] : *a.mutable_labels()) fix(&v);
+}
 
 }  // namespace tapir::agent

@@ -132,6 +132,17 @@ class Exporter {
   std::unique_ptr<Impl> impl_;
 };
 
+// Longest text value of the agent's report (host name, OS, interface or file
+// name, label): host names are at most 255 bytes and paths rarely longer
+// than 4096; a longer value is cut, never sent whole.
+constexpr size_t kMaxReportText = 4096;
+
+// Makes every text field of the report valid UTF-8 without control
+// characters (docs/analyzers.md, "Text from the wire"): host and
+// configuration text can be any bytes (file names, interface names), and a
+// collector rejects a batch whose strings are not UTF-8.
+void escape_report_text(v1::Agent& a);
+
 // Reads a whole (small) file; false and `err` naming it on failure.
 bool read_text_file(const std::string& path, std::string& out, std::string& err);
 

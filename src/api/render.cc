@@ -1,5 +1,7 @@
 #include "api/render.h"
 
+#include <stdexcept>
+
 #include "api/query.h"
 #include "common/time.h"
 
@@ -12,8 +14,13 @@ json value_json(const schema::Column& c, const store::Value& v) {
   if (std::holds_alternative<std::monostate>(v)) return nullptr;
   if (const auto* s = std::get_if<std::string>(&v)) {
     if (c.type == ColType::kJson) {
+      // Written by the one JSON writer (schema/json.h), which always makes
+      // valid JSON: text that does not parse is a damaged store. Say so
+      // rather than hand it out as a string of another type.
       auto j = json::parse(*s, nullptr, false);
-      return j.is_discarded() ? json(*s) : j;
+      if (j.is_discarded())
+        throw std::runtime_error("stored value of field '" + c.name + "' is not valid JSON");
+      return j;
     }
     return *s;
   }
@@ -41,7 +48,13 @@ json row_json(const schema::Resource& r, const std::vector<int>& columns,
   json o = json::object();
   for (size_t i = 0; i < columns.size() && i < row.size(); ++i) {
     const auto& c = r.columns[static_cast<size_t>(columns[i])];
-    o[c.name] = value_json(c, row[i]);
+    try {
+      o[c.name] = value_json(c, row[i]);
+    } catch (const std::runtime_error& e) {
+      std::string where = r.name;
+      if (o.contains("id")) where += " row " + o["id"].dump();
+      throw std::runtime_error(where + ": " + e.what());
+    }
   }
   return o;
 }

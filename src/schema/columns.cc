@@ -9,6 +9,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "common/ip.h"
+#include "schema/json.h"
 #include "common/time.h"
 #include "tapir/v1/events.pb.h"
 #include "tapir/v1/options.pb.h"
@@ -148,38 +149,6 @@ void add_columns(const CommentPool& comments, const pb::Descriptor* m, const std
   }
 }
 
-void json_escape(std::string_view s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 std::string bytes_text(const pb::FieldDescriptor* f, const std::string& raw) {
   switch (f->options().GetExtension(v1::format)) {
     case v1::FORMAT_IP:
@@ -197,130 +166,6 @@ int64_t timestamp_ns(const pb::Message& ts) {
   int64_t sec = r->GetInt64(ts, d->FindFieldByNumber(1));
   int32_t nanos = r->GetInt32(ts, d->FindFieldByNumber(2));
   return sec * kNsPerSec + nanos;
-}
-
-void message_json(const pb::Message& m, std::string& out, int depth);
-
-// One element (index >= 0) or the single value (index < 0) of a field as JSON.
-void value_json(const pb::Message& m, const pb::FieldDescriptor* f, int index, std::string& out,
-                int depth) {
-  const auto* r = m.GetReflection();
-  bool rep = index >= 0;
-  switch (f->cpp_type()) {
-    case pb::FieldDescriptor::CPPTYPE_INT32:
-      out += std::to_string(rep ? r->GetRepeatedInt32(m, f, index) : r->GetInt32(m, f));
-      break;
-    case pb::FieldDescriptor::CPPTYPE_INT64:
-      out += std::to_string(rep ? r->GetRepeatedInt64(m, f, index) : r->GetInt64(m, f));
-      break;
-    case pb::FieldDescriptor::CPPTYPE_UINT32:
-      out += std::to_string(rep ? r->GetRepeatedUInt32(m, f, index) : r->GetUInt32(m, f));
-      break;
-    case pb::FieldDescriptor::CPPTYPE_UINT64:
-      out += std::to_string(rep ? r->GetRepeatedUInt64(m, f, index) : r->GetUInt64(m, f));
-      break;
-    case pb::FieldDescriptor::CPPTYPE_BOOL:
-      out += (rep ? r->GetRepeatedBool(m, f, index) : r->GetBool(m, f)) ? "true" : "false";
-      break;
-    case pb::FieldDescriptor::CPPTYPE_FLOAT:
-      out += std::to_string(rep ? r->GetRepeatedFloat(m, f, index) : r->GetFloat(m, f));
-      break;
-    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
-      out += std::to_string(rep ? r->GetRepeatedDouble(m, f, index) : r->GetDouble(m, f));
-      break;
-    case pb::FieldDescriptor::CPPTYPE_ENUM: {
-      int v = rep ? r->GetRepeatedEnumValue(m, f, index) : r->GetEnumValue(m, f);
-      const auto* ev = f->enum_type()->FindValueByNumber(v);
-      if (ev)
-        json_escape(ev->name(), out);
-      else
-        out += std::to_string(v);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_STRING: {
-      std::string scratch;
-      const std::string& s =
-          rep ? r->GetRepeatedStringReference(m, f, index, &scratch) : r->GetStringReference(m, f, &scratch);
-      if (f->type() == pb::FieldDescriptor::TYPE_STRING)
-        json_escape(s, out);
-      else
-        json_escape(bytes_text(f, s), out);
-      break;
-    }
-    case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
-      const pb::Message& sub = rep ? r->GetRepeatedMessage(m, f, index) : r->GetMessage(m, f);
-      if (f->message_type()->full_name() == "google.protobuf.Timestamp")
-        json_escape(format_rfc3339(timestamp_ns(sub)), out);
-      else
-        message_json(sub, out, depth + 1);
-      break;
-    }
-  }
-}
-
-void message_json(const pb::Message& m, std::string& out, int depth) {
-  if (depth > kMaxFlattenDepth * 2) {
-    out += "null";
-    return;
-  }
-  const auto* d = m.GetDescriptor();
-  const auto* r = m.GetReflection();
-  out += '{';
-  bool first = true;
-  for (int i = 0; i < d->field_count(); ++i) {
-    const auto* f = d->field(i);
-    if (!first) out += ',';
-    first = false;
-    json_escape(f->name(), out);
-    out += ':';
-    if (f->is_repeated()) {
-      out += '[';
-      int n = r->FieldSize(m, f);
-      for (int j = 0; j < n; ++j) {
-        if (j) out += ',';
-        value_json(m, f, j, out, depth);
-      }
-      out += ']';
-    } else {
-      value_json(m, f, -1, out, depth);
-    }
-  }
-  out += '}';
-}
-
-// A repeated or map field as JSON: maps become objects, the rest arrays.
-std::string repeated_json(const pb::Message& m, const pb::FieldDescriptor* f) {
-  const auto* r = m.GetReflection();
-  std::string out;
-  int n = r->FieldSize(m, f);
-  if (f->is_map()) {
-    out += '{';
-    const auto* kf = f->message_type()->map_key();
-    const auto* vf = f->message_type()->map_value();
-    for (int j = 0; j < n; ++j) {
-      const pb::Message& e = r->GetRepeatedMessage(m, f, j);
-      if (j) out += ',';
-      std::string key;
-      value_json(e, kf, -1, key, 0);
-      if (key.empty() || key[0] != '"') {
-        std::string quoted;
-        json_escape(key, quoted);
-        key = quoted;
-      }
-      out += key;
-      out += ':';
-      value_json(e, vf, -1, out, 0);
-    }
-    out += '}';
-    return out;
-  }
-  out += '[';
-  for (int j = 0; j < n; ++j) {
-    if (j) out += ',';
-    value_json(m, f, j, out, 0);
-  }
-  out += ']';
-  return out;
 }
 
 }  // namespace
@@ -445,11 +290,10 @@ void Model::extract(const Resource& r, const pb::Message& body, std::vector<Valu
     const auto* refl = m->GetReflection();
     switch (c.type) {
       case ColType::kJson:
-        if (f->is_repeated())
-          out.emplace_back(repeated_json(*m, f));
-        else if (refl->HasField(*m, f)) {
+        // The one JSON writer (schema/json.h), as `tapir decode` uses it.
+        if (f->is_repeated() || refl->HasField(*m, f)) {
           std::string s;
-          message_json(refl->GetMessage(*m, f), s, 0);
+          append_field_json(*m, f, s);
           out.emplace_back(std::move(s));
         } else {
           out.emplace_back(std::monostate{});

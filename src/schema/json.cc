@@ -12,6 +12,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "common/ip.h"
+#include "common/text.h"
 #include "common/time.h"
 #include "tapir/v1/options.pb.h"
 
@@ -45,71 +46,12 @@ void append_float(T v, std::string& out) {
   }
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
-size_t utf8_seq_len(std::string_view s, size_t i) {
-  const auto c = static_cast<uint8_t>(s[i]);
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    const auto cc = static_cast<uint8_t>(s[i + k]);
-    if ((cc & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3f);
-  }
-  // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
-
 void append_hex(std::string_view raw, std::string& out) {
   for (char ch : raw) {
     const auto c = static_cast<uint8_t>(ch);
     out += kHexDigits[c >> 4];
     out += kHexDigits[c & 0xf];
   }
-}
-
-void append_base64(std::string_view raw, std::string& out) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out += '"';
-  size_t i = 0;
-  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
-  for (; i + 3 <= raw.size(); i += 3) {
-    const uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (raw.size() - i == 1) {
-    const uint32_t v = p[i] << 16;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (raw.size() - i == 2) {
-    const uint32_t v = (p[i] << 16) | (p[i + 1] << 8);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  out += '"';
 }
 
 // IPv4 and MAC text are written here directly: they are in nearly every
@@ -144,10 +86,6 @@ v1::Format field_format(const pb::FieldDescriptor* fd) {
 void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::string& out) {
   const auto fmt = field_format(fd);
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
-  if (fmt == v1::FORMAT_DEFAULT) {
-    append_base64(raw, out);
-    return;
-  }
   out += '"';
   if (fmt == v1::FORMAT_IP && raw.size() == 4) {
     append_ipv4(p, out);
@@ -156,7 +94,7 @@ void append_bytes(const pb::FieldDescriptor* fd, const std::string& raw, std::st
   } else if (fmt == v1::FORMAT_MAC && raw.size() == 6) {
     append_mac(p, out);
   } else {
-    append_hex(raw, out);  // FORMAT_HEX, or an address of the wrong length
+    append_hex(raw, out);  // FORMAT_HEX, no format, or an address of the wrong length
   }
   out += '"';
 }
@@ -275,6 +213,24 @@ void append_map(const pb::Message& msg, const pb::FieldDescriptor* fd, std::stri
   out += '}';
 }
 
+// A field's whole value: an object for a map, an array for a repeated field.
+void append_field(const pb::Message& msg, const pb::Reflection* r, const pb::FieldDescriptor* fd,
+                  std::string& out, int depth) {
+  if (fd->is_map()) {
+    append_map(msg, fd, out, depth);
+  } else if (fd->is_repeated()) {
+    const int n = r->FieldSize(msg, fd);
+    out += '[';
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) out += ',';
+      append_value(msg, r, fd, i, out, depth);
+    }
+    out += ']';
+  } else {
+    append_value(msg, r, fd, -1, out, depth);
+  }
+}
+
 void append_message(const pb::Message& msg, std::string& out, int depth) {
   // One field list per nesting level, reused: no allocation per message.
   thread_local std::vector<const pb::FieldDescriptor*> lists[kMaxDepth + 1];
@@ -290,19 +246,7 @@ void append_message(const pb::Message& msg, std::string& out, int depth) {
     out += '"';
     out += fd->name();
     out += "\":";
-    if (fd->is_map()) {
-      append_map(msg, fd, out, depth);
-    } else if (fd->is_repeated()) {
-      const int n = r->FieldSize(msg, fd);
-      out += '[';
-      for (int i = 0; i < n; ++i) {
-        if (i > 0) out += ',';
-        append_value(msg, r, fd, i, out, depth);
-      }
-      out += ']';
-    } else {
-      append_value(msg, r, fd, -1, out, depth);
-    }
+    append_field(msg, r, fd, out, depth);
   }
   out += '}';
 }
@@ -343,9 +287,13 @@ void append_json_string(std::string_view s, std::string& out) {
       ++i;
       continue;
     }
-    const size_t n = utf8_seq_len(s, i);
+    const size_t n = text::utf8_sequence_length(s, i);
     if (n == 0) {
-      out += "\\ufffd";
+      // Not UTF-8: the byte as the analyzers' escaping writes it (\xNN),
+      // which JSON shows as "\\xNN". Never raw, never lost.
+      out += "\\\\x";
+      out += kHexDigits[c >> 4];
+      out += kHexDigits[c & 0xf];
       ++i;
     } else {
       out.append(s.data() + i, n);
@@ -356,6 +304,10 @@ void append_json_string(std::string_view s, std::string& out) {
 }
 
 void append_json(const pb::Message& msg, std::string& out) { append_message(msg, out, 0); }
+
+void append_field_json(const pb::Message& msg, const pb::FieldDescriptor* fd, std::string& out) {
+  append_field(msg, msg.GetReflection(), fd, out, 0);
+}
 
 std::string to_json(const pb::Message& msg) {
   std::string out;

@@ -45,6 +45,44 @@ long distinct_stored(const CollectorProcess& c) {
   return sql_long(c.db(), "select count(distinct query) from dns");
 }
 
+// Host and configuration text in the agent's own report can be any bytes
+// (file names given to --read, interface names, labels); the report must
+// still parse at the collector, with the bytes written as docs/analyzers.md
+// says (expected values by hand).
+TEST(AgentReport, HostTextIsEscaped) {
+  v1::Agent a;
+  a.set_hostname("h\xe4st");
+  a.set_os("Linux\x1b[2J");
+  a.add_interfaces(std::string("/tmp/cap\x00\xff.pcap", 15));
+  a.add_interfaces("eth0");
+  (*a.mutable_labels())["k\xc0\xaf"] = "v\\1";
+  (*a.mutable_labels())["site"] = "p\xed\xa0\x80";
+  escape_report_text(a);
+  EXPECT_EQ(a.hostname(), "h\\xe4st");
+  EXPECT_EQ(a.os(), "Linux\\x1b[2J");
+  ASSERT_EQ(a.interfaces_size(), 2);
+  EXPECT_EQ(a.interfaces(0), "/tmp/cap\\x00\\xff.pcap");
+  EXPECT_EQ(a.interfaces(1), "eth0");
+  ASSERT_EQ(a.labels().size(), 2u);
+  EXPECT_EQ(a.labels().at("k\\xc0\\xaf"), "v\\\\1");
+  EXPECT_EQ(a.labels().at("site"), "p\\xed\\xa0\\x80");
+  std::string wire;
+  ASSERT_TRUE(a.SerializeToString(&wire));
+  v1::Agent back;
+  EXPECT_TRUE(back.ParseFromString(wire));
+  a.set_hostname(std::string(10000, 'h'));
+  escape_report_text(a);
+  EXPECT_EQ(a.hostname().size(), kMaxReportText);
+}
+
+TEST(AgentReport, AgentIdMustBeCleanText) {
+  std::string err;
+  ExporterConfig c = insecure_config("127.0.0.1:1", "/nonexistent");
+  c.agent_id = "web\xe4";
+  EXPECT_EQ(Exporter::create(c, err), nullptr);
+  EXPECT_NE(err.find("agent.id"), std::string::npos) << err;
+}
+
 TEST(AgentExport, BatchesAckedInOrder) {
   auto dir = temp_dir("acked");
   CollectorProcess col(dir, {"--insecure"});

@@ -175,6 +175,23 @@ TEST_F(Api, ValuesAreRenderedFromTheSchema) {
   get_json("/api/v1/nosuch", 404);
 }
 
+// A JSON column that does not parse can only come from a damaged store: the
+// API says so (500, naming resource, row and field) instead of returning the
+// text as a string where an array belongs.
+TEST_F(Api, DamagedJsonColumnIsAnErrorNotAString) {
+  const std::string id = sqlite(db_, "SELECT MIN(id) FROM dns");
+  const std::string saved = sqlite(db_, "SELECT answers FROM dns WHERE id = " + id);
+  sqlite(db_, "UPDATE dns SET answers = '[{\"ttl\":30' WHERE id = " + id);
+  auto j = get_json("/api/v1/dns/" + id, 500);
+  sqlite(db_, "UPDATE dns SET answers = '" + saved + "' WHERE id = " + id);
+  ASSERT_TRUE(j.is_object()) << j.dump();
+  const std::string err = j.value("error", "");
+  EXPECT_NE(err.find("dns row " + id), std::string::npos) << err;
+  EXPECT_NE(err.find("'answers'"), std::string::npos) << err;
+  EXPECT_EQ(sqlite(db_, "SELECT answers FROM dns WHERE id = " + id), saved);
+  get_json("/api/v1/dns/" + id, 200);
+}
+
 TEST_F(Api, HostileQueriesAreRejectedAndChangeNothing) {
   std::string before = sqlite(db_, "SELECT (SELECT COUNT(*) FROM flow) || '/' || (SELECT COUNT(*) FROM dns)");
   struct Case {

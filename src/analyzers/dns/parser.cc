@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/text.h"
+
 namespace tapir::analyzers::dns {
 
 namespace {
@@ -43,8 +45,16 @@ T& next_slot(std::vector<T>& v, size_t& used) {
   return v[used++];
 }
 
-// One label in zone-file presentation form (RFC 1035 5.1).
-void append_label(const uint8_t* p, size_t n, std::string& out) {
+// Whether bytes that needed a \DDD escape were more than spaces and UTF-8
+// text: invalid UTF-8 or control characters (DNS_NON_TEXT_BYTES).
+bool non_text(const uint8_t* p, size_t n) {
+  return text::needs_hex(std::string_view(reinterpret_cast<const char*>(p), n));
+}
+
+// One label in zone-file presentation form (RFC 1035 5.1). Returns true if
+// it held bytes that are not text (see non_text).
+bool append_label(const uint8_t* p, size_t n, std::string& out) {
+  bool escaped = false;
   for (size_t i = 0; i < n; ++i) {
     const uint8_t c = p[i];
     if (c == '.' || c == '\\') {
@@ -52,14 +62,18 @@ void append_label(const uint8_t* p, size_t n, std::string& out) {
       out.push_back(static_cast<char>(c));
     } else if (c < 0x21 || c > 0x7e) {
       append_decimal_escape(c, out);
+      escaped = true;
     } else {
       out.push_back(static_cast<char>(c));
     }
   }
+  return escaped && non_text(p, n);
 }
 
-// One <character-string> as a quoted string (RFC 1035 5.1).
-void append_quoted(const uint8_t* p, size_t n, std::string& out) {
+// One <character-string> as a quoted string (RFC 1035 5.1). Returns true if
+// it held bytes that are not text (see non_text).
+bool append_quoted(const uint8_t* p, size_t n, std::string& out) {
+  bool escaped = false;
   out.push_back('"');
   for (size_t i = 0; i < n; ++i) {
     const uint8_t c = p[i];
@@ -68,11 +82,13 @@ void append_quoted(const uint8_t* p, size_t n, std::string& out) {
       out.push_back(static_cast<char>(c));
     } else if (c < 0x20 || c > 0x7e) {
       append_decimal_escape(c, out);
+      escaped = true;
     } else {
       out.push_back(static_cast<char>(c));
     }
   }
   out.push_back('"');
+  return escaped && non_text(p, n);
 }
 
 // Offset of the reader's cursor inside msg, or msg.size() if the reader does
@@ -357,7 +373,7 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
       if (jumped) return res;
     } else {
       if (out.size() > base) out.push_back('.');
-      append_label(msg.data() + pos + 1, len, out);
+      if (append_label(msg.data() + pos + 1, len, out)) res.anomalies.add(Anomaly::kNonTextBytes);
     }
     pos += 1u + len;
   }
@@ -401,7 +417,7 @@ void render_rdata(Bytes msg, ByteReader rd, Record& rec, Edns& edns, AnomalySet&
     case type::kPtr:
     case type::kDname: ok = parse_rdata_name(msg, rd, rec.data, an, w); break;
     case type::kMx: ok = parse_rdata_mx(msg, rd, rec.data, an, w); break;
-    case type::kTxt: ok = parse_rdata_txt(rd, rec.data); break;
+    case type::kTxt: ok = parse_rdata_txt(rd, rec.data, an); break;
     case type::kSoa: ok = parse_rdata_soa(msg, rd, rec.data, an, w); break;
     case type::kSrv: ok = parse_rdata_srv(msg, rd, rec.data, an, w); break;
     case type::kOpt: {
@@ -470,6 +486,7 @@ std::string_view anomaly_name(Anomaly a) {
     case Anomaly::kUnsolicitedResponse: return "unsolicited_response";
     case Anomaly::kDuplicateResponse: return "duplicate_response";
     case Anomaly::kWorkLimit: return "work_limit";
+    case Anomaly::kNonTextBytes: return "non_text_bytes";
   }
   return "unknown";
 }
@@ -578,15 +595,22 @@ bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& a
   return append_name(msg, rdata, out, an, walk) && rdata.empty();
 }
 
-bool parse_rdata_txt(ByteReader rdata, std::string& out) {
+bool parse_rdata_txt(ByteReader rdata, std::string& out, AnomalySet& an) {
   out.clear();
+  bool cut = false;
   // Each pass consumes at least the length byte.
   while (!rdata.empty()) {
     uint8_t n = 0;
     Bytes s;
     if (!rdata.u8(n) || !rdata.bytes(n, s)) return false;
+    if (cut) continue;  // still walked, to check the layout
+    if (out.size() >= kMaxTxtText) {
+      out += " ...";
+      cut = true;
+      continue;
+    }
     if (!out.empty()) out.push_back(' ');
-    append_quoted(s.data(), s.size(), out);
+    if (append_quoted(s.data(), s.size(), out)) an.add(Anomaly::kNonTextBytes);
   }
   return true;
 }

@@ -53,6 +53,10 @@ constexpr size_t kMaxQuestionsKept = 32;
 // Record data rendered as hex (unknown types) is cut after this many bytes so
 // that one record cannot blow up an event; the cut is marked with "...".
 constexpr size_t kMaxHexRdata = 512;
+// TXT data shown as text: after the <character-string> that reaches this
+// many bytes the rest is replaced by " ..." (64 KiB of rdata could be 256 KiB
+// of escapes; real TXT records, SPF and DKIM included, stay far below).
+constexpr size_t kMaxTxtText = 4096;
 // EDNS options kept from one OPT record.
 constexpr size_t kMaxEdnsOptions = 32;
 
@@ -76,8 +80,9 @@ enum class Anomaly : uint8_t {
   kUnsolicitedResponse = 9,
   kDuplicateResponse = 10,
   kWorkLimit = 11,
+  kNonTextBytes = 12,
 };
-constexpr int kAnomalyCount = 12;
+constexpr int kAnomalyCount = 13;
 std::string_view anomaly_name(Anomaly a);
 
 // A set of anomalies as a bit mask (one bit per Anomaly value).
@@ -199,7 +204,7 @@ bool parse_rdata_name(Bytes msg, ByteReader rdata, std::string& out, AnomalySet&
                       NameWalk* walk = nullptr);
 bool parse_rdata_mx(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
                     NameWalk* walk = nullptr);
-bool parse_rdata_txt(ByteReader rdata, std::string& out);
+bool parse_rdata_txt(ByteReader rdata, std::string& out, AnomalySet& an);
 bool parse_rdata_soa(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,
                      NameWalk* walk = nullptr);
 bool parse_rdata_srv(Bytes msg, ByteReader rdata, std::string& out, AnomalySet& an,

@@ -10,6 +10,7 @@
 #include "analyzers/analyzer.h"
 #include "analyzers/event_util.h"
 #include "analyzers/http/parser.h"
+#include "common/text.h"
 #include "flow/stream.h"
 
 namespace tapir::analyzers::http {
@@ -20,9 +21,15 @@ namespace {
 // beyond this many the oldest is reported without its response, so a client
 // that never reads cannot grow the queue.
 constexpr size_t kMaxPendingTransactions = 64;
-// Header values kept in an event (Host, User-Agent, Referer, Content-Type)
-// are cut at this length; the cut is reported as an anomaly.
+// Text kept in an event (URI, Host, User-Agent, Referer, Content-Types,
+// reason) is cut at this many bytes of escaped text (docs/analyzers.md, "Text
+// from the wire"); the cut is reported as "text value cut". Zeek and Suricata
+// log far less; a longer URI is an attack or a data blob, not an address.
 constexpr size_t kMaxValueLen = 2048;
+// Raw bytes kept per value: a little more than the text limit, so that the
+// text cut (which never splits a character) decides where a value ends,
+// rather than a raw cut that could leave half a UTF-8 sequence to escape.
+constexpr size_t kMaxRawValueLen = kMaxValueLen + 4;
 // Anomalies kept per transaction.
 constexpr size_t kMaxAnomalies = 16;
 // Interim responses kept per transaction.
@@ -172,12 +179,8 @@ class HttpFlow : public flow::FlowAppState, public flow::StreamConsumer {
   Transaction* current_request() { return req_; }
   Transaction* current_response() { return resp_; }
 
-  void keep(Transaction& t, std::string& field, std::string_view value) {
-    if (value.size() > kMaxValueLen) {
-      t.anomaly("header value cut");
-      value = value.substr(0, kMaxValueLen);
-    }
-    field.assign(value);
+  void keep(Transaction& /*t*/, std::string& field, std::string_view value) {
+    field.assign(value.substr(0, kMaxRawValueLen));
   }
   void pending_anomaly(std::string_view what) {
     if (pending_anomalies_.size() < kMaxAnomalies) pending_anomalies_.emplace_back(what);
@@ -290,7 +293,7 @@ void HttpFlow::start_response(uint32_t status, std::string_view reason) {
     return;
   }
   t.status = status;
-  t.reason.assign(reason.substr(0, kMaxValueLen));
+  t.reason.assign(reason.substr(0, kMaxRawValueLen));
 }
 
 void HttpFlow::end_response(bool final_status) {
@@ -328,16 +331,21 @@ void HttpFlow::emit(Transaction& t) {
   fill_flow_header(m, flow_, t.ts, owner_.sampling_rate(),
                    client_dir_ == flow::Direction::kFromResponder);
   m.set_trans_depth(t.depth);
+  // Method and version pass the parser's token and HTTP/d.d checks; the rest
+  // is wire text.
   m.set_method(t.method);
-  m.set_host(t.host);
-  m.set_uri(t.uri);
   m.set_version(t.version);
-  m.set_user_agent(t.user_agent);
-  m.set_referer(t.referer);
-  m.set_request_content_type(t.request_content_type);
-  m.set_response_content_type(t.response_content_type);
+  unsigned text = 0;
+  text |= text::assign_escaped(t.host, *m.mutable_host(), kMaxValueLen);
+  text |= text::assign_escaped(t.uri, *m.mutable_uri(), kMaxValueLen);
+  text |= text::assign_escaped(t.user_agent, *m.mutable_user_agent(), kMaxValueLen);
+  text |= text::assign_escaped(t.referer, *m.mutable_referer(), kMaxValueLen);
+  text |= text::assign_escaped(t.request_content_type, *m.mutable_request_content_type(),
+                               kMaxValueLen);
+  text |= text::assign_escaped(t.response_content_type, *m.mutable_response_content_type(),
+                               kMaxValueLen);
+  text |= text::assign_escaped(t.reason, *m.mutable_reason(), kMaxValueLen);
   m.set_status(t.status);
-  m.set_reason(t.reason);
   m.set_request_body_len(t.request_body_len);
   m.set_response_body_len(t.response_body_len);
   if (t.response_started && t.response_ts >= t.ts && t.has_request)
@@ -346,6 +354,8 @@ void HttpFlow::emit(Transaction& t) {
   m.set_response_headers(t.response_headers);
   for (uint32_t s : t.info_status) m.add_info_status(s);
   for (const auto& a : t.anomalies) m.add_anomalies(a);
+  if (text & text::kEscaped) m.add_anomalies("non-text bytes escaped");
+  if (text & text::kTruncated) m.add_anomalies("text value cut");
   m.set_request_chunked(t.request_chunked);
   m.set_response_chunked(t.response_chunked);
   m.set_has_response(t.has_response);

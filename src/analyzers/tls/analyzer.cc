@@ -8,6 +8,7 @@
 
 #include "analyzers/analyzer.h"
 #include "analyzers/event_util.h"
+#include "common/text.h"
 #include "flow/stream.h"
 
 namespace tapir::analyzers::tls {
@@ -230,11 +231,27 @@ bool is_tls_port(uint16_t port) {
   }
 }
 
+namespace {
+
+void note_anomaly(v1::Tls& m, v1::TlsAnomaly a) {
+  for (int x : m.anomalies())
+    if (x == a) return;
+  m.add_anomalies(a);
+}
+
+void note_text(v1::Tls& m, unsigned outcome) {
+  if (outcome & text::kEscaped) note_anomaly(m, v1::TLS_TEXT_ESCAPED);
+  if (outcome & text::kTruncated) note_anomaly(m, v1::TLS_TEXT_CUT);
+}
+
+}  // namespace
+
 void fill_client_hello(v1::Tls& m, const ClientHello& ch, bool quic) {
   m.set_record_version(ch.record_version);
   m.set_client_version(ch.version);
-  m.set_sni(ch.sni);
-  for (const auto& a : ch.alpn) m.add_alpn_offered(a);
+  unsigned text = text::assign_escaped(ch.sni, *m.mutable_sni(), kMaxNameText);
+  for (const auto& a : ch.alpn) text |= text::assign_escaped(a, *m.add_alpn_offered(), kMaxNameText);
+  note_text(m, text);
   for (uint16_t c : ch.ciphers) m.add_ciphers_offered(c);
   for (uint16_t x : ch.extensions) m.add_client_extensions(x);
   for (uint16_t g : ch.groups) m.add_supported_groups(g);
@@ -258,19 +275,23 @@ void fill_server_hello(v1::Tls& m, const ServerHello& sh) {
   m.set_version_name(version_name(v));
   m.set_cipher(sh.cipher);
   for (uint16_t x : sh.extensions) m.add_server_extensions(x);
-  m.set_alpn(sh.alpn);
+  note_text(m, text::assign_escaped(sh.alpn, *m.mutable_alpn(), kMaxNameText));
   const std::string ja3s = ja3s_string(sh);
   m.set_ja3s(ja3s);
   m.set_ja3s_hash(md5_hex(ja3s));
 }
 
 void fill_certificate(v1::Tls& m, const CertInfo& c, uint32_t chain_len) {
-  m.set_cert_subject(c.subject);
-  m.set_cert_issuer(c.issuer);
-  m.set_cert_serial(c.serial);
+  // RFC 4514 text from OpenSSL keeps its own escapes (as Zeek and Suricata
+  // print names); bytes that are not text become its \XX form.
+  unsigned text = text::assign_escaped_dn(c.subject, *m.mutable_cert_subject(), kMaxDnText);
+  text |= text::assign_escaped_dn(c.issuer, *m.mutable_cert_issuer(), kMaxDnText);
+  // Hex digits from OpenSSL; bounded all the same (RFC 5280: 20 octets).
+  text |= text::assign_escaped(c.serial, *m.mutable_cert_serial(), kMaxNameText);
   m.mutable_cert_not_before()->set_seconds(c.not_before);
   m.mutable_cert_not_after()->set_seconds(c.not_after);
-  for (const auto& s : c.sans) m.add_cert_san(s);
+  for (const auto& s : c.sans) text |= text::assign_escaped(s, *m.add_cert_san(), kMaxNameText);
+  note_text(m, text);
   m.set_cert_key_type(c.key_type);
   m.set_cert_key_bits(c.key_bits);
   m.set_cert_sha256(c.sha256);

@@ -4,6 +4,7 @@
 // turns encrypted (or when the flow ends first).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "analyzers/tls/cert.h"
@@ -11,6 +12,15 @@
 #include "tapir/v1/events.pb.h"
 
 namespace tapir::analyzers::tls {
+
+// Limits on wire text in an event, in bytes of escaped text (docs/analyzers.md,
+// "Text from the wire"); longer values are cut and flagged TLS_TEXT_CUT.
+// SNI, each ALPN id, each SAN: a DNS name is at most 253 characters and an
+// ALPN id 255 bytes, so any legal value fits even with every byte escaped.
+constexpr size_t kMaxNameText = 1024;
+// Certificate subject and issuer: real distinguished names are a few hundred
+// characters (RFC 5280 bounds single attributes to 64-200).
+constexpr size_t kMaxDnText = 4096;
 
 // Ports claimed on a plausible TLS record (implicit-TLS services); other ports
 // are claimed only on a ClientHello.
