@@ -33,5 +33,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(p.l3_data == nullptr || inside(p.l3_data, 1, data, size));
   }
   check(p.payload_len <= 65535 + 60);
+  // Every recorded tunnel carrier is a whole IP header the flow table can key.
+  check(p.outer_count <= kMaxOuterLayers);
+  for (int i = 0; i < p.outer_count; ++i) {
+    Packet o;
+    outer_packet(p, i, o);
+    check(o.is_ip() && o.error == DecodeError::kNone);
+    check(o.vlan_count <= p.vlan_count);
+  }
   return 0;
 }

@@ -36,7 +36,10 @@ void fill_flow_header(Msg& m, const flow::FlowRecord& f, TimeNs ts, uint32_t sam
   set_timestamp(m.mutable_ts(), ts);
   m.set_community_id(f.community_id);
   for (int i = 0; i < f.vlan_count; ++i) m.add_vlan(f.vlans[i]);
-  if (f.tunnel.kind != decode::TunnelKind::kNone) set_tunnel(m.mutable_tunnel(), f.tunnel);
+  if (f.tunnel.kind != decode::TunnelKind::kNone) {
+    set_tunnel(m.mutable_tunnel(), f.tunnel);
+    m.mutable_tunnel()->set_community_id(f.tunnel_community_id);
+  }
   m.set_sampling_rate(sampling_rate);
   const int s = reverse ? 1 : 0;
   auto* src = m.mutable_src();

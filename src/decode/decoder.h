@@ -21,9 +21,12 @@ struct DecoderConfig {
   uint32_t max_frag_bytes = 64 * 1024 * 1024;  // total buffered bytes
   TimeNs frag_timeout = 30 * kNsPerSec;     // incomplete datagrams expire
   bool reassemble = true;
-  // Decode inside tunnels (GRE, VXLAN on 4789, Teredo on 3544, IP-in-IP).
+  // Decode inside tunnels (GRE and ERSPAN, IP-in-IP, and on UDP, with the
+  // port on either side as tshark does: VXLAN 4789, Geneve 6081, GRE-in-UDP
+  // 4754, Teredo 3544). A port of 0 turns that UDP tunnel off.
   bool decode_tunnels = true;
   uint16_t vxlan_port = 4789;
+  uint16_t geneve_port = 6081;
   uint16_t teredo_port = 3544;
   uint16_t gre_udp_port = 4754;
   int max_tunnel_depth = 4;

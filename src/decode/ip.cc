@@ -67,10 +67,13 @@ void decode_ip_payload(Ctx& c, uint8_t proto, ByteReader r, uint32_t wire_len) {
       decode_icmpv6(c, r, wire_len);
       return;
     case ipproto::kGre:
+      // The IP payload is what the tunnel's own (outer) flow carries.
+      p.payload_wire_len = wire_len;
       decode_gre(c, r, false);
       return;
     case ipproto::kIpIp:
     case ipproto::kIpv6:
+      p.payload_wire_len = wire_len;
       if (c.cfg.decode_tunnels && enter_tunnel(c, TunnelKind::kIpInIp, 0)) {
         if (proto == ipproto::kIpIp) {
           p.ether_type = 0x0800;

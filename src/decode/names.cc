@@ -32,6 +32,9 @@ std::string_view decode_error_name(DecodeError e) {
     case DecodeError::kTruncatedGre: return "truncated_gre";
     case DecodeError::kUnsupportedGre: return "unsupported_gre";
     case DecodeError::kTruncatedVxlan: return "truncated_vxlan";
+    case DecodeError::kTruncatedGeneve: return "truncated_geneve";
+    case DecodeError::kTruncatedErspan: return "truncated_erspan";
+    case DecodeError::kBadErspan: return "bad_erspan";
     case DecodeError::kTooManyTunnels: return "too_many_tunnels";
     case DecodeError::kCapLenExceedsWire: return "caplen_exceeds_wire";
     case DecodeError::kCount: break;
@@ -60,8 +63,24 @@ std::string_view layer_tag_name(LayerTag t) {
     case LayerTag::kVxlan: return "vxlan";
     case LayerTag::kTeredo: return "teredo";
     case LayerTag::kOther: return "other";
+    case LayerTag::kGeneve: return "geneve";
+    case LayerTag::kErspan: return "erspan";
   }
   return "other";
+}
+
+std::string_view tunnel_kind_name(TunnelKind k) {
+  switch (k) {
+    case TunnelKind::kNone: return "";
+    case TunnelKind::kGre: return "gre";
+    case TunnelKind::kVxlan: return "vxlan";
+    case TunnelKind::kTeredo: return "teredo";
+    case TunnelKind::kIpInIp: return "ipip";
+    case TunnelKind::kGreInUdp: return "gre";
+    case TunnelKind::kGeneve: return "geneve";
+    case TunnelKind::kErspan: return "erspan";
+  }
+  return "";
 }
 
 }  // namespace tapir::decode

@@ -64,6 +64,9 @@ enum class DecodeError : uint8_t {
   kTruncatedGre,
   kUnsupportedGre,
   kTruncatedVxlan,
+  kTruncatedGeneve,     // Geneve header or its options cut short
+  kTruncatedErspan,     // ERSPAN header (or its platform subheader) cut short
+  kBadErspan,           // ERSPAN version not the one its GRE type announces, or a frame type other than Ethernet/IP
   kTooManyTunnels,
   kCapLenExceedsWire,   // caplen > wirelen or impossible lengths in the capture
   kCount
@@ -98,16 +101,43 @@ constexpr uint8_t kCwr = 0x80;
 }  // namespace tcpflag
 
 // Encapsulation kinds; numbered as tapir.v1.TunnelType.
-enum class TunnelKind : uint8_t { kNone = 0, kGre = 1, kVxlan = 2, kTeredo = 3, kIpInIp = 4, kGreInUdp = 5 };
+enum class TunnelKind : uint8_t {
+  kNone = 0, kGre = 1, kVxlan = 2, kTeredo = 3, kIpInIp = 4, kGreInUdp = 5, kGeneve = 6, kErspan = 7
+};
 
 // The outermost tunnel removed to reach the inner packet.
 struct TunnelInfo {
   TunnelKind kind = TunnelKind::kNone;
   IpAddr outer_src;
   IpAddr outer_dst;
-  uint32_t id = 0;     // VNI or GRE key
+  uint32_t id = 0;     // VNI, GRE key or ERSPAN session id
   uint8_t depth = 0;   // tunnel layers removed
+  // The outer transport that carried the tunnel (UDP 4789 for VXLAN, 47 for
+  // GRE ...): with the outer addresses, the 5-tuple of the tunnel's own flow.
+  uint8_t outer_proto = 0;
+  uint16_t outer_sport = 0;
+  uint16_t outer_dport = 0;
 };
+
+// One encapsulation level outside the innermost packet: the IP (and UDP)
+// header that carried a tunnel, kept so that the tunnel's own transport (the
+// underlay flow: UDP 4789 for VXLAN, UDP 3544 for Teredo, IP protocol 47 for
+// GRE) can be counted as a flow of its own. Outermost first.
+struct OuterLayer {
+  IpAddr src_ip;
+  IpAddr dst_ip;
+  uint32_t ip_len = 0;            // as Packet::ip_len, for this level's IP header
+  uint32_t payload_wire_len = 0;  // UDP payload, or the IP payload for GRE / IP-in-IP
+  uint16_t src_port = 0;          // UDP ports; 0 for GRE and IP-in-IP
+  uint16_t dst_port = 0;
+  uint8_t ip_proto = 0;
+  uint8_t ttl = 0;
+  uint8_t vlan_count = 0;         // VLAN tags in front of this level (Packet::vlans, outermost first)
+  TunnelKind kind = TunnelKind::kNone;  // the tunnel this level carried
+};
+// Levels kept in Packet::outer; deeper nesting is decoded, but its middle
+// levels are not counted as flows. Four is DecoderConfig::max_tunnel_depth's default.
+constexpr int kMaxOuterLayers = 4;
 
 constexpr int kMaxVlans = 8;       // 802.1Q/802.1ad tags kept; more is an error
 constexpr int kMaxMplsLabels = 8;  // labels walked before giving up
@@ -151,6 +181,9 @@ struct Packet {
 
   // Tunnel summary.
   TunnelInfo tunnel;
+  // The headers that carried each tunnel, outermost first (outer_count of them).
+  std::array<OuterLayer, kMaxOuterLayers> outer{};
+  uint8_t outer_count = 0;
 
   // Layer 3 (innermost).
   L3 l3 = L3::kNone;
@@ -197,8 +230,17 @@ struct Packet {
 // Layer tags recorded in Packet::layers.
 enum class LayerTag : uint8_t {
   kEth = 1, kVlan, kMpls, kSll, kSll2, kNull, kIpv4, kIpv6, kIpv6Ext, kFrag, kTcp, kUdp,
-  kIcmp, kIcmpv6, kArp, kGre, kVxlan, kTeredo, kOther
+  kIcmp, kIcmpv6, kArp, kGre, kVxlan, kTeredo, kOther, kGeneve, kErspan
 };
 std::string_view layer_tag_name(LayerTag t);
+
+// The packet of encapsulation level `level` (< p.outer_count), as the flow
+// table reads packets: its IP and UDP header, the frame's link layer and
+// length, and for a level inside another tunnel, that outermost tunnel.
+// `out` is overwritten; nothing is allocated.
+void outer_packet(const Packet& p, int level, Packet& out);
+
+// Short name of a tunnel kind ("vxlan", "gre" ...); "" for none.
+std::string_view tunnel_kind_name(TunnelKind k);
 
 }  // namespace tapir::decode

@@ -33,16 +33,24 @@ void decode_udp(Ctx& c, ByteReader r, uint32_t wire_len) {
   p.payload_wire_len = static_cast<uint32_t>(ulen - kHeaderLen);
   if (!c.cfg.decode_tunnels || c.first_fragment) return;
 
+  // The well-known port may be on either side (replies come from it, and
+  // some senders use it as source port too), as tshark reads them. The
+  // destination port is tried first; each decoder checks its header and
+  // declines what does not look like its tunnel, which then stays UDP.
   ByteReader payload(p.payload, p.payload_len);
-  uint16_t sport = p.src_port;
-  uint16_t dport = p.dst_port;
-  if (dport == c.cfg.vxlan_port) {
-    decode_vxlan(c, payload);
-  } else if (dport == c.cfg.gre_udp_port) {
-    decode_gre(c, payload, true);
-  } else if (dport == c.cfg.teredo_port || sport == c.cfg.teredo_port) {
-    decode_teredo(c, payload, p.payload_wire_len);
-  }
+  const uint32_t wire = p.payload_wire_len;
+  auto tunnel_on = [&](uint16_t port) {
+    if (port == 0) return false;
+    if (port == c.cfg.vxlan_port) return decode_vxlan(c, payload);
+    if (port == c.cfg.geneve_port) return decode_geneve(c, payload);
+    if (port == c.cfg.gre_udp_port) {
+      decode_gre(c, payload, true);
+      return true;
+    }
+    if (port == c.cfg.teredo_port) return decode_teredo(c, payload, wire);
+    return false;
+  };
+  if (!tunnel_on(p.dst_port) && p.src_port != p.dst_port) tunnel_on(p.src_port);
 }
 
 }  // namespace tapir::decode::detail

@@ -85,6 +85,7 @@ void decode_icmpv6(Ctx& c, ByteReader r, uint32_t wire_len);
 // Tunnels.
 void decode_gre(Ctx& c, ByteReader r, bool in_udp);
 bool decode_vxlan(Ctx& c, ByteReader r);   // false: not VXLAN after all
+bool decode_geneve(Ctx& c, ByteReader r);  // false: not Geneve after all
 bool decode_teredo(Ctx& c, ByteReader r, uint32_t wire_len);  // false: not Teredo
 
 }  // namespace tapir::decode::detail

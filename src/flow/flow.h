@@ -100,6 +100,10 @@ struct FlowRecord {
 
   // Community ID, computed once when the flow is created.
   std::string community_id;
+  // For a flow inside a tunnel: the Community ID of the tunnel's own
+  // (outermost, underlay) flow, which the table also counts, so the two
+  // can be joined. Empty outside tunnels.
+  std::string tunnel_community_id;
 
   // The application analyzer that claimed this flow (index in the engine's
   // analyzer list), or kNoAnalyzer. `app_tries` counts payload packets offered

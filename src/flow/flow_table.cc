@@ -170,6 +170,16 @@ class FlowTable::Impl {
   }
 
   FlowRecord* update(const decode::Packet& p, Direction& dir, bool& created);
+  void update_outer(const decode::Packet& p) {
+    const int levels = std::min<int>(p.outer_count, decode::kMaxOuterLayers);
+    for (int i = 0; i < levels; ++i) {
+      decode::outer_packet(p, i, outer_);
+      Direction dir;
+      bool created;
+      FlowRecord* f = update(outer_, dir, created);
+      if (f != nullptr && created) f->app_proto = decode::tunnel_kind_name(p.outer[i].kind);
+    }
+  }
   void expire(TimeNs now);
   void flush(EndReason reason);
 
@@ -287,9 +297,12 @@ class FlowTable::Impl {
     // Keep the Community ID string's buffer so the next flow in this record
     // does not allocate.
     std::string cid = std::move(n.community_id);
+    std::string tunnel_cid = std::move(n.tunnel_community_id);
     cid.clear();
+    tunnel_cid.clear();
     static_cast<FlowRecord&>(n) = FlowRecord{};
     n.community_id = std::move(cid);
+    n.tunnel_community_id = std::move(tunnel_cid);
     n.close_reason = EndReason::kUnknown;
     free_.push_back(n.self);
     ++stats_.ended;
@@ -330,6 +343,7 @@ class FlowTable::Impl {
   std::vector<uint64_t> index_;
   size_t index_count_ = 0;
   uint64_t next_id_ = 0;
+  decode::Packet outer_;  // scratch view of one encapsulation level
 };
 
 void FlowTable::Impl::init(Node& n, const FlowKey& k, uint64_t h, const decode::Packet& p,
@@ -376,6 +390,11 @@ void FlowTable::Impl::init(Node& n, const FlowKey& k, uint64_t h, const decode::
   } else {
     community_id_v1(n.src_ip, n.dst_ip, p.ip_proto, n.src_port, n.dst_port, 0, n.community_id);
   }
+  if (p.tunnel.kind != decode::TunnelKind::kNone && !p.tunnel.outer_src.empty()) {
+    const decode::TunnelInfo& t = p.tunnel;
+    community_id_v1(t.outer_src, t.outer_dst, t.outer_proto, t.outer_sport, t.outer_dport, 0,
+                    n.tunnel_community_id);
+  }
 }
 
 FlowRecord* FlowTable::Impl::update(const decode::Packet& p, Direction& dir, bool& created) {
@@ -413,10 +432,18 @@ FlowRecord* FlowTable::Impl::update(const decode::Packet& p, Direction& dir, boo
   if (idx == kNil) {
     idx = allocate();
     if (idx == kNil) {
-      const uint32_t victim = oldest();
-      assert(victim != kNil);
-      ++stats_.evicted;
-      end(node(victim), EndReason::kEvicted);
+      // A closed flow only waits for stragglers: it gives way first, and ends
+      // with the reason it really ended for. Only then is a live flow evicted.
+      if (lists_[kListClosing].head != kNil) {
+        Node& closed = node(lists_[kListClosing].head);
+        ++stats_.linger_cut;
+        end(closed, closed.close_reason);
+      } else {
+        const uint32_t victim = oldest();
+        assert(victim != kNil);
+        ++stats_.evicted;
+        end(node(victim), EndReason::kEvicted);
+      }
       idx = allocate();
     }
     Node& n = node(idx);
@@ -496,6 +523,8 @@ FlowTable::~FlowTable() = default;
 FlowRecord* FlowTable::update(const decode::Packet& p, Direction& dir, bool& created) {
   return impl_->update(p, dir, created);
 }
+
+void FlowTable::update_outer_levels(const decode::Packet& p) { impl_->update_outer(p); }
 
 void FlowTable::expire(TimeNs now) { impl_->expire(now); }
 

@@ -20,9 +20,14 @@ struct FlowConfig {
   TimeNs other_idle_timeout = 30 * kNsPerSec;
   // A long-lived flow is reported every active_timeout and continues in a new record.
   TimeNs active_timeout = 1800 * kNsPerSec;
-  // After FIN from both sides or RST, the record lingers this long to count
-  // trailing ACKs and retransmissions, then ends.
-  TimeNs tcp_close_linger = 5 * kNsPerSec;
+  // After FIN from both sides or RST, the record lingers this long after its
+  // last packet, so that the last ACK, retransmitted FINs (their back-off
+  // doubles: 0.2, 0.4 ... 28.7 s) and a trailing RST still count in the flow
+  // they close instead of starting a new, reversed one. 60 s is Suricata's
+  // closed-TCP timeout. Lingering never costs a live flow its place: when the
+  // table is full, closed flows are ended first (FlowStats::linger_cut). A
+  // bare SYN on a lingering 5-tuple is a new connection and ends it at once.
+  TimeNs tcp_close_linger = 60 * kNsPerSec;
 };
 
 struct FlowStats {
@@ -32,6 +37,7 @@ struct FlowStats {
   uint64_t active = 0;  // current size
   uint64_t active_timeouts = 0;  // records ended by active_timeout (the flow continues)
   uint64_t tcp_reused = 0;       // closing TCP flows ended early by a new SYN on the same 5-tuple
+  uint64_t linger_cut = 0;       // closed TCP flows ended before their linger to make room
   uint64_t pool_records = 0;     // records allocated so far (never more than max_flows)
 };
 
@@ -61,6 +67,16 @@ class FlowTable {
   // `created` is set when this packet started the flow.
   FlowRecord* update(const decode::Packet& p, Direction& dir, bool& created);
 
+  // Counts the tunnels' own transport flows of a tunnelled packet (the UDP
+  // 4789 flow of VXLAN, the Teredo UDP flow, the GRE flow between the
+  // endpoints ...), one per level in p.outer, outermost first; their
+  // app_proto names the tunnel. Call it for every decoded frame, before
+  // update(), whatever the inner packet's state (held fragment, damage):
+  // the outer headers were read whole.
+  void update_outer(const decode::Packet& p) {
+    if (p.outer_count != 0) update_outer_levels(p);
+  }
+
   // Ends flows whose idle, active or close-linger time has passed.
   void expire(TimeNs now);
 
@@ -71,6 +87,8 @@ class FlowTable {
   const FlowConfig& config() const { return config_; }
 
  private:
+  void update_outer_levels(const decode::Packet& p);
+
   class Impl;
   std::unique_ptr<Impl> impl_;
   FlowConfig config_;

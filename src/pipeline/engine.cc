@@ -140,6 +140,8 @@ void Engine::process(const decode::RawFrame& frame) {
   Impl& m = *impl_;
   const decode::DecodeStatus st = m.decoder.decode(frame, m.pkt);
   m.tick(frame.ts);
+  // A tunnel's own transport counts whatever became of the inner packet.
+  m.flows.update_outer(m.pkt);
   if (st != decode::DecodeStatus::kOk) return;
   const decode::Packet& p = m.pkt;
 

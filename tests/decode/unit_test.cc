@@ -387,10 +387,167 @@ TEST(DecodeUnit, GreChecksumEthernetAndErspan) {
   EXPECT_EQ(r.p.error, DecodeError::kNone);
   EXPECT_EQ(r.p.dst_port, 99);
   EXPECT_EQ(layers(r.p), "eth ipv4 gre eth ipv4 udp");
-  Buf erspan2 = cat({be16(0x1000), be16(0x88be), be32(7), bytes(8, 0)});
+  Buf erspan2 = cat({be16(0x1000), be16(0x88be), be32(7), be32(0x10000000 | 0x0155), be32(0)});
   r = run(d, eth(0x0800, ipv4(v4(47), cat({erspan2, inner}))));
   EXPECT_EQ(r.p.error, DecodeError::kNone);
   EXPECT_EQ(r.p.dst_port, 99);
+}
+
+// ERSPAN (draft-foschiano-erspan-03) on crafted frames: type I (no GRE
+// sequence, no header), type II (version 1, 10-bit session id), type III
+// (version 2, with and without the platform subheader, Ethernet or IP frame
+// type), and every way the header can be wrong.
+TEST(DecodeUnit, ErspanTypesAndSessions) {
+  Decoder d;
+  Buf inner = eth(0x0800, ipv4(v4(17), udp(1, 99, {})));
+  V4 outer = v4(47);
+  outer.src[3] = 200;
+  auto gre = [](uint16_t flags, uint16_t proto) { return cat({be16(flags), be16(proto)}); };
+  // Type I: GRE without sequence number, the mirrored frame follows at once.
+  auto r = run(d, eth(0x0800, ipv4(outer, cat({gre(0, 0x88be), inner}))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kErspan);
+  EXPECT_EQ(r.p.tunnel.id, 0u);
+  EXPECT_EQ(r.p.tunnel.outer_src.to_string(), "10.0.0.200");
+  EXPECT_EQ(r.p.dst_port, 99);
+  EXPECT_EQ(layers(r.p), "eth ipv4 gre erspan eth ipv4 udp");
+  // Type II: version 1, VLAN 5, session 0x3ff, index 0x12345.
+  Buf type2 = cat({be32(0x10050000 | 0x03ff), be32(0x00012345)});
+  r = run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x88be), be32(1), type2, inner}))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kErspan);
+  EXPECT_EQ(r.p.tunnel.id, 0x3ffu);
+  EXPECT_TRUE(r.p.is_udp());
+  // Type III, Ethernet frame, no subheader: session 42.
+  Buf type3 = cat({be32(0x20000000 | 42), be32(0xdeadbeef), be16(0), Buf{0x00, 0x00}});
+  r = run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x22eb), be32(1), type3, inner}))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.id, 42u);
+  EXPECT_EQ(r.p.dst_port, 99);
+  // Type III with the O flag: an 8-byte platform subheader before the frame.
+  Buf type3o = cat({be32(0x20000000 | 43), be32(0), be16(0), Buf{0x00, 0x01}, bytes(8, 0xee)});
+  r = run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x22eb), be32(1), type3o, inner}))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.id, 43u);
+  EXPECT_EQ(r.p.dst_port, 99);
+  // Type III, frame type 2 (IP packet): no Ethernet header inside.
+  Buf type3ip = cat({be32(0x20000000 | 44), be32(0), be16(0), Buf{0x08, 0x00}});
+  r = run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x22eb), be32(1), type3ip,
+                                          ipv6(v6(6), tcp(7, 8, 0, {}))}))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.l3, L3::kIpv6);
+  EXPECT_EQ(r.p.dst_port, 8);
+  EXPECT_EQ(layers(r.p), "eth ipv4 gre erspan ipv6 tcp");
+  // Damage: header cut short, subheader cut short, wrong version, unknown frame type.
+  EXPECT_EQ(run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x88be), be32(1), Buf{0x10, 0}}))))
+                .p.error,
+            DecodeError::kTruncatedErspan);
+  EXPECT_EQ(run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x22eb), be32(1),
+                                                 cat({be32(0x20000000), be32(0), be16(0),
+                                                      Buf{0x00, 0x01}, bytes(4)})}))))
+                .p.error,
+            DecodeError::kTruncatedErspan);
+  EXPECT_EQ(run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x88be), be32(1),
+                                                 cat({be32(0x20000001), be32(0)}), inner}))))
+                .p.error,
+            DecodeError::kBadErspan);
+  EXPECT_EQ(run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x22eb), be32(1),
+                                                 cat({be32(0x20000001), be32(0), be16(0),
+                                                      Buf{0x04, 0x00}}), inner}))))
+                .p.error,
+            DecodeError::kBadErspan);
+  // A damaged mirror still leaves the outer GRE header counted as carried.
+  r = run(d, eth(0x0800, ipv4(outer, cat({gre(0x1000, 0x88be), be32(1), Buf{0x10, 0}}))));
+  EXPECT_EQ(r.p.outer_count, 0);  // the tunnel was never entered
+  EXPECT_EQ(r.p.src_ip.to_string(), "10.0.0.200");
+}
+
+TEST(DecodeUnit, GeneveOnEitherPortWithOptions) {
+  Decoder d;
+  Buf inner = eth(0x0800, ipv4(v4(6), tcp(3, 4, 0, {})));
+  // Version 0, 2 words of options, Ethernet, VNI 0x123456.
+  Buf gen = cat({Buf{0x02, 0x00}, be16(0x6558), be32(0x12345600), bytes(8, 0x11)});
+  auto r = run(d, eth(0x0800, ipv4(v4(17), udp(50000, 6081, cat({gen, inner})))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kGeneve);
+  EXPECT_EQ(r.p.tunnel.id, 0x123456u);
+  EXPECT_EQ(r.p.dst_port, 4);
+  EXPECT_EQ(layers(r.p), "eth ipv4 udp geneve eth ipv4 tcp");
+  // The well-known port as source port (a reply): still Geneve.
+  r = run(d, eth(0x0800, ipv4(v4(17), udp(6081, 50000, cat({gen, inner})))));
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kGeneve);
+  EXPECT_EQ(r.p.dst_port, 4);
+  // IPv6 directly (protocol type 0x86dd), no options.
+  Buf gen6 = cat({Buf{0x00, 0x00}, be16(0x86dd), be32(0x00000700)});
+  r = run(d, eth(0x0800, ipv4(v4(17), udp(50000, 6081, cat({gen6, ipv6(v6(17), udp(5, 6, {}))})))));
+  EXPECT_EQ(r.p.tunnel.id, 7u);
+  EXPECT_EQ(r.p.l3, L3::kIpv6);
+  EXPECT_EQ(r.p.dst_port, 6);
+  // Version 1 is not Geneve as defined: plain UDP.
+  Buf v1 = cat({Buf{0x40, 0x00}, be16(0x6558), be32(0), inner});
+  r = run(d, eth(0x0800, ipv4(v4(17), udp(50000, 6081, v1))));
+  EXPECT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kNone);
+  EXPECT_EQ(r.p.dst_port, 6081);
+  // Header or options cut short.
+  EXPECT_EQ(run(d, eth(0x0800, ipv4(v4(17), udp(1, 6081, Buf{0, 0, 0x65})))).p.error,
+            DecodeError::kTruncatedGeneve);
+  EXPECT_EQ(run(d, eth(0x0800, ipv4(v4(17), udp(1, 6081, cat({Buf{0x3f, 0}, be16(0x6558),
+                                                               be32(0), bytes(16)})))))
+                .p.error,
+            DecodeError::kTruncatedGeneve);
+}
+
+// The headers that carried each tunnel are kept, outermost first, so that the
+// tunnel's own transport can be counted as a flow.
+TEST(DecodeUnit, OuterLayersOfNestedTunnels) {
+  Decoder d;
+  Buf vx = cat({Buf{0x08, 0, 0, 0}, be32(0x00000500)});
+  Buf inner = eth(0x0800, ipv4(v4(6), tcp(3, 4, 0, bytes(10))));
+  V4 mid = v4(17);
+  mid.src[3] = 30;
+  mid.ttl = 9;
+  Buf vxlan_pkt = ipv4(mid, udp(4789, 40000, cat({vx, inner})));  // 4789 as source port
+  V4 outer = v4(47);
+  outer.src[3] = 10;
+  Buf gre = cat({be16(0x2000), be16(0x0800), be32(77)});
+  Buf f = eth(0x8100, cat({vlan_tag(12, 0x0800), ipv4(outer, cat({gre, vxlan_pkt}))}));
+  auto r = run(d, f);
+  ASSERT_EQ(r.p.error, DecodeError::kNone);
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kGre);
+  EXPECT_EQ(r.p.tunnel.depth, 2);
+  EXPECT_EQ(r.p.tunnel.outer_proto, ipproto::kGre);
+  ASSERT_EQ(r.p.outer_count, 2);
+  const OuterLayer& o0 = r.p.outer[0];
+  EXPECT_EQ(o0.kind, TunnelKind::kGre);
+  EXPECT_EQ(o0.src_ip.to_string(), "10.0.0.10");
+  EXPECT_EQ(o0.ip_proto, ipproto::kGre);
+  EXPECT_EQ(o0.ip_len, 20u + gre.size() + vxlan_pkt.size());
+  EXPECT_EQ(o0.payload_wire_len, gre.size() + vxlan_pkt.size());
+  EXPECT_EQ(o0.vlan_count, 1);
+  const OuterLayer& o1 = r.p.outer[1];
+  EXPECT_EQ(o1.kind, TunnelKind::kVxlan);
+  EXPECT_EQ(o1.src_ip.to_string(), "10.0.0.30");
+  EXPECT_EQ(o1.src_port, 4789);
+  EXPECT_EQ(o1.dst_port, 40000);
+  EXPECT_EQ(o1.ttl, 9);
+  EXPECT_EQ(o1.ip_len, vxlan_pkt.size());
+  EXPECT_EQ(o1.payload_wire_len, vx.size() + inner.size());
+  EXPECT_EQ(o1.vlan_count, 1);
+  // As the flow table reads them.
+  Packet op;
+  outer_packet(r.p, 0, op);
+  EXPECT_TRUE(op.is_ip());
+  EXPECT_EQ(op.ip_proto, ipproto::kGre);
+  EXPECT_EQ(op.tunnel.kind, TunnelKind::kNone);
+  EXPECT_EQ(op.wirelen, f.size());
+  EXPECT_EQ(op.vlan_count, 1);
+  outer_packet(r.p, 1, op);
+  EXPECT_TRUE(op.is_udp());
+  EXPECT_EQ(op.src_port, 4789);
+  EXPECT_EQ(op.tunnel.kind, TunnelKind::kGre);  // carried in the outermost tunnel
+  EXPECT_EQ(op.tunnel.depth, 1);
+  EXPECT_EQ(op.payload_wire_len, vx.size() + inner.size());
 }
 
 TEST(DecodeUnit, GreErrors) {
@@ -432,6 +589,12 @@ TEST(DecodeUnit, Vxlan) {
   EXPECT_TRUE(r.p.is_tcp());
   EXPECT_EQ(r.p.dst_port, 4);
   EXPECT_EQ(layers(r.p), "eth ipv4 udp vxlan eth vlan ipv4 tcp");
+  // The well-known port as source port, as tshark reads it too.
+  r = run(d, eth(0x0800, ipv4(outer, udp(4789, 33333, cat({vx, inner})))));
+  EXPECT_EQ(r.p.tunnel.kind, TunnelKind::kVxlan);
+  EXPECT_EQ(r.p.dst_port, 4);
+  ASSERT_EQ(r.p.outer_count, 1);
+  EXPECT_EQ(r.p.outer[0].src_port, 4789);
   // Without the I flag it stays plain UDP.
   Buf noflag = cat({Buf{0, 0, 0, 0}, be32(0x00abcd00), inner});
   r = run(d, eth(0x0800, ipv4(v4(17), udp(1, 4789, noflag))));

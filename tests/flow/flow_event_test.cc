@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/ip.h"
+#include "flow/community_id.h"
 #include "flow/flow_table.h"
 #include "synth.h"
 
@@ -90,6 +92,65 @@ TEST(FlowEvent, OneSidedFlowHasNoTtlForTheSilentSide) {
   EXPECT_EQ(cap.events[0].dst_min_ttl(), 0u);
   EXPECT_EQ(cap.events[0].src_min_ttl(), 64u);
   EXPECT_EQ(cap.events[0].src_tcp_flags(), 0u);
+}
+
+}  // namespace
+}  // namespace tapir::pipeline
+
+namespace tapir::pipeline {
+namespace {
+
+// A Geneve-tunnelled UDP packet: the inner flow's Tunnel carries the kind,
+// the outer addresses, the VNI and the Community ID of the carrier's flow,
+// which the table reports too (app_proto "geneve", no tunnel of its own).
+TEST(FlowEvent, TunnelledFlowNamesItsTransportFlow) {
+  Capture cap;
+  flow::FlowTable table({}, &cap);
+  Synth s = Synth::udp("192.168.1.1", 5000, "192.168.1.2", 53, kNsPerSec, 20);
+  decode::Packet& p = s.p;
+  p.tunnel.kind = decode::TunnelKind::kGeneve;
+  p.tunnel.outer_src = flow::testing::ip("10.9.0.1");
+  p.tunnel.outer_dst = flow::testing::ip("10.9.0.2");
+  p.tunnel.id = 0x123456;
+  p.tunnel.depth = 1;
+  p.tunnel.outer_proto = decode::ipproto::kUdp;
+  p.tunnel.outer_sport = 40000;
+  p.tunnel.outer_dport = 6081;
+  p.outer_count = 1;
+  decode::OuterLayer& o = p.outer[0];
+  o.src_ip = p.tunnel.outer_src;
+  o.dst_ip = p.tunnel.outer_dst;
+  o.ip_proto = decode::ipproto::kUdp;
+  o.src_port = 40000;
+  o.dst_port = 6081;
+  o.ip_len = 20 + 8 + 16 + 14 + p.ip_len;
+  o.payload_wire_len = o.ip_len - 28;
+  o.ttl = 30;
+  o.kind = decode::TunnelKind::kGeneve;
+  flow::Direction d;
+  bool created;
+  table.update_outer(p);
+  table.update(p, d, created);
+  table.flush();
+  ASSERT_EQ(cap.events.size(), 2u);
+  const v1::Flow* outer = nullptr;
+  const v1::Flow* inner = nullptr;
+  for (const v1::Flow& e : cap.events) (e.has_tunnel() ? inner : outer) = &e;
+  ASSERT_NE(outer, nullptr);
+  ASSERT_NE(inner, nullptr);
+  EXPECT_EQ(outer->app_proto(), "geneve");
+  EXPECT_EQ(outer->dst().port(), 6081u);
+  EXPECT_EQ(outer->src_ip_bytes(), o.ip_len);
+  EXPECT_EQ(outer->src_payload_bytes(), o.payload_wire_len);
+  EXPECT_EQ(outer->src_min_ttl(), 30u);
+  EXPECT_EQ(inner->tunnel().type(), v1::TUNNEL_GENEVE);
+  EXPECT_EQ(inner->tunnel().id(), 0x123456u);
+  EXPECT_EQ(inner->tunnel().depth(), 1u);
+  EXPECT_EQ(ip_bytes_to_string(inner->tunnel().src_ip()), "10.9.0.1");
+  EXPECT_EQ(inner->tunnel().community_id(), outer->community_id());
+  EXPECT_EQ(inner->tunnel().community_id(),
+            flow::community_id_v1(o.src_ip, o.dst_ip, 17, 40000, 6081, 0));
+  EXPECT_EQ(inner->dst().port(), 53u);
 }
 
 }  // namespace

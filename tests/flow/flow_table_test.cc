@@ -241,6 +241,56 @@ TEST(FlowTable, RstEndsAfterLinger) {
   EXPECT_EQ(fx.rec.ended[0].reason, EndReason::kRst);
 }
 
+// The shape of suricata-verify bug-2646-01 with the default configuration:
+// the server's FIN is retransmitted with a doubling back-off (gaps of 3.6,
+// 7.2, 14.3, 28.7 s) after both sides have sent FIN. Every retransmission
+// counts in the flow it closes (Suricata: 19 packets to the client, tshark
+// the same), none starts a new, reversed flow.
+TEST(FlowTable, RetransmittedFinsAfterCloseStayInTheFlowByDefault) {
+  Fixture fx;
+  EXPECT_EQ(fx.table.config().tcp_close_linger, 60 * kSec);
+  handshake(fx, kT0);
+  fx.feed(Synth::tcp("10.0.0.2", 40000, "10.0.0.1", 80, kFin | kAck, kT0 + kSec).seq(1001, 5001));
+  TimeNs t = kT0 + kSec + 200 * kMs;
+  TimeNs gap = 200 * kMs;
+  for (int i = 0; i < 9; ++i) {
+    fx.feed(Synth::tcp("10.0.0.1", 80, "10.0.0.2", 40000, kFin | kAck | kPsh, t).seq(5001, 1002));
+    fx.table.expire(t + gap);  // the engine's periodic expiry runs between them
+    gap *= 2;
+    t += gap;
+  }
+  EXPECT_TRUE(fx.rec.ended.empty());
+  EXPECT_EQ(fx.table.stats().created, 1u);
+  fx.table.expire(t + 60 * kSec);
+  ASSERT_EQ(fx.rec.ended.size(), 1u);
+  EXPECT_EQ(fx.rec.ended[0].reason, EndReason::kFin);
+  EXPECT_EQ(fx.rec.ended[0].dir[1].packets, 1u + 9u);
+  EXPECT_EQ(fx.rec.ended[0].src, ip("10.0.0.2"));  // not reversed
+}
+
+// Lingering is bounded in space too: a closed flow makes room before any
+// live one is evicted, and keeps the reason it really ended for.
+TEST(FlowTable, ClosedFlowsGiveWayFirstWhenFull) {
+  FlowConfig c;
+  c.max_flows = 3;
+  Fixture fx(c);
+  handshake(fx, kT0);  // the oldest flow, then closed by RST
+  fx.feed(Synth::udp("10.0.0.3", 1000, "10.0.0.1", 53, kT0 + 10 * kMs));
+  fx.feed(Synth::udp("10.0.0.3", 1001, "10.0.0.1", 53, kT0 + 20 * kMs));
+  fx.feed(Synth::tcp("10.0.0.1", 80, "10.0.0.2", 40000, kRst, kT0 + 30 * kMs).seq(5001));
+  fx.feed(Synth::udp("10.0.0.3", 1002, "10.0.0.1", 53, kT0 + 40 * kMs));
+  ASSERT_EQ(fx.rec.ended.size(), 1u);
+  EXPECT_EQ(fx.rec.ended[0].reason, EndReason::kRst);
+  EXPECT_EQ(fx.rec.ended[0].sport, 40000);
+  EXPECT_EQ(fx.table.stats().linger_cut, 1u);
+  EXPECT_EQ(fx.table.stats().evicted, 0u);
+  // With no closed flow left, the least recently seen live flow goes.
+  fx.feed(Synth::udp("10.0.0.3", 1003, "10.0.0.1", 53, kT0 + 50 * kMs));
+  ASSERT_EQ(fx.rec.ended.size(), 2u);
+  EXPECT_EQ(fx.rec.ended[1].reason, EndReason::kEvicted);
+  EXPECT_EQ(fx.rec.ended[1].sport, 1000);
+}
+
 TEST(FlowTable, NewSynOnClosedTupleStartsNewFlow) {
   Fixture fx;
   handshake(fx, kT0);

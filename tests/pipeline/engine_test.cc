@@ -1,6 +1,7 @@
 // The engine's contract with analyzers across active-timeout reports: a
 // long-lived flow is reported every active_timeout and continues in the same
-// record, so its application analyzer must keep its state and byte streams.
+// record, so its application analyzer must keep its state and byte streams;
+// and a tunnel's own transport is reported as a flow linked to its inner flows.
 // Oracle: the tshark tables shipped with the capture.
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "capture/source.h"
+#include "common/ip.h"
 #include "export/memory_sink.h"
 #include "pipeline/engine.h"
 
@@ -136,6 +138,70 @@ TEST(EngineAdvance, QuietInterfaceEndsIdleFlowsWithoutFinish) {
   // finish() has nothing left to end.
   engine.finish();
   EXPECT_EQ(count_flows(sink.take(), shutdown), 0u);
+}
+
+}  // namespace
+}  // namespace tapir
+
+namespace tapir {
+namespace {
+
+// A tunnel's own transport is reported as a flow (app_proto "vxlan") and
+// every tunnelled flow names it through tunnel.community_id. Oracle: the
+// tshark flows table of the capture, whose rows are the outer UDP 4789 streams.
+TEST(EngineTunnels, TransportFlowsReportedAndLinkedToInnerFlows) {
+  const std::string stem = std::string(TAPIR_TESTDATA) + "/tcpdump/vxlan/vxlan";
+  std::string err;
+  auto src = capture::open_file(stem + ".pcap", err);
+  ASSERT_TRUE(src) << err;
+  exporter::MemorySink sink;
+  pipeline::Engine engine(pipeline::EngineConfig{}, sink);
+  decode::RawFrame f;
+  while (src->next(f) == capture::ReadStatus::kFrame) engine.process(f);
+  engine.finish();
+
+  std::vector<v1::Flow> outer, inner;
+  for (const v1::Event& e : sink.take()) {
+    if (!e.has_flow()) continue;
+    (e.flow().has_tunnel() ? inner : outer).push_back(e.flow());
+  }
+  const auto rows = read_tsv(stem + ".flows.tsv");
+  ASSERT_EQ(rows.size(), 5u);  // header + 4 streams
+  ASSERT_EQ(outer.size(), 4u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    bool found = false;
+    for (const v1::Flow& o : outer) {
+      if (ip_bytes_to_string(o.src().ip()) != r[2] || std::to_string(o.src().port()) != r[3]) continue;
+      found = true;
+      EXPECT_EQ(o.app_proto(), "vxlan");
+      EXPECT_EQ(std::to_string(o.dst().port()), r[5]);
+      EXPECT_EQ(std::to_string(o.src_packets()), r[9]);
+      EXPECT_EQ(std::to_string(o.src_frame_bytes()), r[10]);
+      EXPECT_EQ(std::to_string(o.src_ip_bytes()), r[11]);
+      EXPECT_EQ(std::to_string(o.src_payload_bytes()), r[12]);
+      EXPECT_EQ(std::to_string(o.dst_packets()), r[14]);
+    }
+    EXPECT_TRUE(found) << "no transport flow for tshark stream " << r[1];
+  }
+  // tshark: 8 ICMP echo frames inside VXLAN (the 2 ARP frames have no IP flow).
+  ASSERT_FALSE(inner.empty());
+  uint64_t inner_packets = 0;
+  for (const v1::Flow& in : inner) {
+    inner_packets += in.src_packets() + in.dst_packets();
+    EXPECT_EQ(in.tunnel().type(), v1::TUNNEL_VXLAN);
+    const v1::Flow* carrier = nullptr;
+    for (const v1::Flow& o : outer) {
+      if (o.community_id() == in.tunnel().community_id()) carrier = &o;
+    }
+    ASSERT_NE(carrier, nullptr) << "inner flow's tunnel.community_id names no transport flow";
+    const bool same = carrier->src().ip() == in.tunnel().src_ip() &&
+                      carrier->dst().ip() == in.tunnel().dst_ip();
+    const bool swapped = carrier->src().ip() == in.tunnel().dst_ip() &&
+                         carrier->dst().ip() == in.tunnel().src_ip();
+    EXPECT_TRUE(same || swapped);
+  }
+  EXPECT_EQ(inner_packets, 8u);
 }
 
 }  // namespace
