@@ -200,7 +200,11 @@ TEST(Store, RetentionBySizeDeletesTheOldestRows) {
 
 TEST(Schema, CoversEveryEventField) {
   const auto* oneof = v1::Event::descriptor()->FindOneofByName("body");
-  ASSERT_EQ(static_cast<size_t>(oneof->field_count()), schema::Model::get().resources().size());
+  // One resource per event type, then the collector's rejects (not an event).
+  ASSERT_EQ(static_cast<size_t>(oneof->field_count()) + 1, schema::Model::get().resources().size());
+  EXPECT_EQ(schema::Model::get().resources().back().name, "rejects");
+  EXPECT_EQ(schema::Model::get().resources().back().event_field, nullptr);
+  EXPECT_EQ(schema::Model::get().find(0), nullptr);
   for (int i = 0; i < oneof->field_count(); ++i) {
     const auto* r = schema::Model::get().find(oneof->field(i)->name());
     ASSERT_NE(r, nullptr) << oneof->field(i)->name();
