@@ -82,9 +82,11 @@ struct SalvagedBatch {
   // The whole top level was read, so instance_id is known (empty or not);
   // false when the batch broke off before the end.
   bool complete = false;
-  // The header can key de-duplication: a sequence, and an instance id that
-  // is UTF-8 and at most kMaxInstanceIdBytes (when the batch is not
-  // complete, the stream's earlier instance stands in for it).
+  // The header can key de-duplication: a sequence, an instance id that is
+  // UTF-8 and at most kMaxInstanceIdBytes (when the batch broke off before
+  // it, the stream's earlier instance stands in), and the batch was not
+  // refused for its header or as garbage. A batch over the size limit with a
+  // usable header is keyed, so that its resend is recognised.
   bool header_ok = false;
   // Header and the events that passed; what libprotobuf would have parsed
   // had the others not been there.
