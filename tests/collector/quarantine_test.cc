@@ -6,8 +6,6 @@
 // stored, the rest visible in the rejects table, API, CLI and metrics, and
 // the batches after them stored as usual.
 #include <gtest/gtest.h>
-#include <google/protobuf/stubs/logging.h>
-#include <grpcpp/impl/codegen/client_unary_call.h>
 #include <grpcpp/impl/codegen/sync_stream.h>
 #include <httplib.h>
 
