@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", ingest.insecure,
                "plaintext gRPC without client certificates (agent id taken from the batch)");
   app.add_option("--agent-token", ingest.agent_token, "also require this bearer token from agents");
+  app.add_option("--max-batch-bytes", ingest.limits.max_batch_bytes,
+                 "larger batches are kept in the rejects table (first bytes only) instead of stored")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   app.add_option("--api-listen", api_listen, "query API address (host:port, port 0 = any)")
       ->capture_default_str();
   app.add_option("--api-cert", api.tls_cert, "serve the API over HTTPS with this certificate");

@@ -143,7 +143,7 @@ int run(const QueryArgs& a) {
 RegisterCommand reg{{[](CLI::App& app) -> std::function<int()> {
   auto a = std::make_shared<QueryArgs>();
   auto* q = app.add_subcommand("query", "query a collector's API");
-  q->add_option("resource", a->resource, "flow, dns, tls, http, arp, icmp, packet, agent")->required();
+  q->add_option("resource", a->resource, "flow, dns, tls, http, arp, icmp, packet, agent, rejects")->required();
   q->add_option("--where", a->where, "filter: field=value, field!=v, <, <=, >, >=, ~ (like), 'field in a,b'");
   q->add_option("--sort", a->sort, "field to sort by");
   q->add_option("--order", a->order, "asc or desc")->capture_default_str();

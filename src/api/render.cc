@@ -127,6 +127,7 @@ json schema_document() {
       fields.push_back(std::move(f));
     }
     resources.push_back({{"name", r.name},
+                         {"kind", r.event_field ? "event" : "collector"},
                          {"message", r.message->full_name()},
                          {"description", r.description},
                          {"path", "/api/v1/" + r.name},

@@ -212,7 +212,8 @@ void ApiServer::install_routes() {
     std::vector<const schema::Resource*> rs;
     std::string types = req.get_param_value("types");
     if (types.empty()) {
-      for (const auto& r : schema::Model::get().resources()) rs.push_back(&r);
+      for (const auto& r : schema::Model::get().resources())
+        if (r.event_field) rs.push_back(&r);  // events only; rejects by name
     } else {
       size_t start = 0;
       while (start <= types.size()) {

@@ -1,12 +1,15 @@
 #include "collector/ingest.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/method_handler.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "collector/validate.h"
+#include "common/time.h"
 #include "tapir/v1/collector.grpc.pb.h"
 
 namespace tapir::collector {
@@ -26,12 +29,24 @@ struct Pending {
   std::string agent_id;
   v1::EventBatch batch;
   std::shared_ptr<StreamState> stream;
+  // What validation refused (see collector/validate.h), stored with the batch.
+  std::vector<v1::Reject> rejects;
+  std::string instance;  // de-duplication key: the batch's or its stream's instance
+  bool dedup = true;     // false: no usable key (see store::BatchIn)
 };
 
 namespace {
 
-// EventBatch.instance_id is part of the de-duplication key kept per agent.
-constexpr size_t kMaxInstanceIdBytes = 64;
+// Batches arrive as bytes and are split by salvage_batch(): libprotobuf would
+// refuse a whole batch for one bad string, and the agent would resend it forever.
+std::string byte_buffer_string(const grpc::ByteBuffer& bb) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!bb.Dump(&slices).ok()) return out;
+  out.reserve(bb.Length());
+  for (const auto& sl : slices) out.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  return out;
+}
 
 std::string read_file(const std::string& path, std::string& error) {
   std::ifstream in(path, std::ios::binary);
@@ -46,12 +61,21 @@ std::string read_file(const std::string& path, std::string& error) {
 
 }  // namespace
 
-class IngestServer::Service final : public v1::Collector::Service {
+// tapir.v1.Collector with batches taken as bytes (the generated service would
+// parse them, and end the stream on the first one libprotobuf refuses).
+class IngestServer::Service final : public grpc::Service {
  public:
-  explicit Service(IngestServer& owner) : owner_(owner) {}
+  using Stream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+  explicit Service(IngestServer& owner) : owner_(owner) {
+    static const std::string method = std::string("/") + v1::Collector::service_full_name() + "/Export";
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        method.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<Service, grpc::ByteBuffer, grpc::ByteBuffer>(
+            [](Service* s, grpc::ServerContext* ctx, Stream* stream) { return s->Export(ctx, stream); },
+            this)));
+  }
 
-  grpc::Status Export(grpc::ServerContext* ctx,
-                      grpc::ServerReaderWriter<v1::ExportAck, v1::EventBatch>* stream) override {
+  grpc::Status Export(grpc::ServerContext* ctx, Stream* stream) {
     const auto& opt = owner_.options();
     Metrics& m = owner_.metrics();
     std::string agent;
@@ -85,7 +109,8 @@ class IngestServer::Service final : public v1::Collector::Service {
           st->duplicates = 0;
           st->dirty = false;
           lock.unlock();
-          bool ok = stream->Write(ack);
+          grpc::Slice slice(ack.SerializeAsString());
+          bool ok = stream->Write(grpc::ByteBuffer(&slice, 1));
           lock.lock();
           if (!ok) break;
           continue;
@@ -95,30 +120,44 @@ class IngestServer::Service final : public v1::Collector::Service {
     });
     grpc::Status status = grpc::Status::OK;
     auto batch = std::make_unique<Pending>();
-    while (stream->Read(&batch->batch)) {
+    grpc::ByteBuffer bytes;
+    // The stream's instance, for a batch cut off before its instance_id.
+    std::optional<std::string> stream_instance;
+    while (stream->Read(&bytes)) {
       ++m.batches_in;
+      SalvagedBatch sb = salvage_batch(byte_buffer_string(bytes), static_cast<int64_t>(wall_now()), opt.limits);
+      bytes.Clear();
       if (opt.insecure) {
-        agent = batch->batch.agent_id();
-        if (agent.empty()) {
-          status = {grpc::StatusCode::INVALID_ARGUMENT, "batch without agent_id"};
+        agent = sb.agent_id;
+        if (agent.empty() || !sb.agent_id_utf8) {
+          status = {grpc::StatusCode::INVALID_ARGUMENT, "batch without a UTF-8 agent_id"};
           break;
         }
-      } else if (!batch->batch.agent_id().empty() && batch->batch.agent_id() != agent) {
+      } else if (!sb.agent_id.empty() && sb.agent_id != agent) {
         ++m.auth_failures;
         status = {grpc::StatusCode::PERMISSION_DENIED,
-                  "batch agent_id '" + batch->batch.agent_id() + "' differs from certificate '" +
-                      agent + "'"};
+                  "batch agent_id '" + (sb.agent_id_utf8 ? sb.agent_id.substr(0, 256) : "(not UTF-8)") +
+                      "' differs from certificate '" + agent + "'"};
         break;
       }
-      if (batch->batch.sequence() == 0) {
-        status = {grpc::StatusCode::INVALID_ARGUMENT, "batch sequence must start at 1"};
-        break;
+      // The de-duplication key. A batch without a usable header is stored
+      // (as one reject) without one; a batch cut off before its instance_id
+      // takes its stream's, or goes without a key on a stream's first batch.
+      batch->dedup = sb.header_ok;
+      batch->instance = sb.instance_id;
+      if (sb.header_ok && !sb.complete && !sb.instance_seen) {
+        if (stream_instance) {
+          batch->instance = *stream_instance;
+          for (auto& r : sb.rejects) r.set_instance(*stream_instance);
+          sb.valid.set_instance_id(*stream_instance);
+        } else {
+          batch->dedup = false;
+        }
+      } else if (sb.header_ok) {
+        stream_instance = sb.instance_id;
       }
-      if (batch->batch.instance_id().size() > kMaxInstanceIdBytes) {
-        status = {grpc::StatusCode::INVALID_ARGUMENT,
-                  "batch instance_id longer than " + std::to_string(kMaxInstanceIdBytes) + " bytes"};
-        break;
-      }
+      batch->batch = std::move(sb.valid);
+      batch->rejects = std::move(sb.rejects);
       {
         std::unique_lock lock(st->mu);
         st->cv.wait(lock, [&] { return st->inflight < opt.max_inflight_per_stream || !st->error.empty(); });
@@ -173,8 +212,10 @@ bool IngestServer::start(std::string& error) {
   grpc::ServerBuilder b;
   b.AddListeningPort(opt_.listen, creds, &port_);
   b.RegisterService(service_.get());
-  // Batches are large; allow up to 64 MiB per message.
-  b.SetMaxReceiveMessageSize(64 << 20);
+  // Above the batch limit, so that a batch over it is still read, kept as a
+  // reject and acknowledged; only beyond this does gRPC refuse the message.
+  b.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<size_t>(std::max(kGrpcMaxReceiveBytes, opt_.limits.max_batch_bytes * 2), INT32_MAX)));
   server_ = b.BuildAndStart();
   if (!server_ || port_ == 0) {
     error = "cannot listen on " + opt_.listen + " (address in use, or bad certificate/key)";
@@ -208,6 +249,20 @@ void IngestServer::enqueue(std::unique_ptr<Pending> p) {
   cv_.notify_one();
 }
 
+// After a commit: counts and logs the rejects of the batches that were not
+// duplicates (those were counted when first stored).
+void IngestServer::count_rejects(const std::vector<std::unique_ptr<Pending>>& group,
+                                 const store::InsertResult& res) {
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (res.outcomes[i].duplicate || group[i]->rejects.empty()) continue;
+    ++metrics_.rejected_batches;
+    for (const auto& r : group[i]->rejects) {
+      metrics_.count_reject(r.reason(), r.size());
+      reject_log_.log(group[i]->agent_id, r);
+    }
+  }
+}
+
 void IngestServer::writer_loop() {
   std::vector<std::unique_ptr<Pending>> group;
   std::vector<store::BatchIn> in;
@@ -223,7 +278,11 @@ void IngestServer::writer_loop() {
       metrics_.queue_depth -= static_cast<int64_t>(group.size());
     }
     in.clear();
-    for (auto& p : group) in.push_back({p->agent_id, p->batch.sequence(), &p->batch, p->batch.instance_id()});
+    for (auto& p : group) {
+      in.push_back({p->agent_id, p->batch.sequence(), &p->batch, p->instance});
+      in.back().rejects = &p->rejects;
+      in.back().dedup = p->dedup;
+    }
     std::string err;
     store::InsertResult res;
     auto t0 = std::chrono::steady_clock::now();
@@ -234,6 +293,7 @@ void IngestServer::writer_loop() {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       metrics_.events_in += res.events;
       metrics_.dedup_hits += res.duplicates;
+      count_rejects(group, res);
     } catch (const std::exception& e) {
       err = e.what();
       ++metrics_.store_errors;

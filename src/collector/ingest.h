@@ -10,8 +10,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "collector/metrics.h"
+#include "collector/validate.h"
 #include "store/store.h"
 
 namespace grpc {
@@ -36,6 +38,8 @@ struct IngestOptions {
   // Batches a single stream may have waiting for commit; the stream stops
   // reading beyond it, so gRPC flow control pushes back on the agent.
   size_t max_inflight_per_stream = 32;
+  // Batch and event size limits and how much of refused data is kept.
+  ValidationLimits limits;
 };
 
 struct Pending;
@@ -60,9 +64,11 @@ class IngestServer {
 
  private:
   void writer_loop();
+  void count_rejects(const std::vector<std::unique_ptr<Pending>>& group, const store::InsertResult& res);
 
   store::Store& store_;
   Metrics& metrics_;
+  RejectLog reject_log_;
   IngestOptions opt_;
   class Service;
   std::unique_ptr<Service> service_;

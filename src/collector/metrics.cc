@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "collector/validate.h"
+
 namespace tapir::collector {
 
 void Metrics::observe_commit(double seconds) {
@@ -9,6 +11,12 @@ void Metrics::observe_commit(double seconds) {
   while (i < kLatencyBounds.size() && seconds > kLatencyBounds[i]) ++i;
   latency_buckets[i].fetch_add(1, std::memory_order_relaxed);
   latency_sum_us.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Metrics::count_reject(int reason, uint64_t bytes) {
+  size_t i = reason > 0 && static_cast<size_t>(reason) < kRejectReasons ? static_cast<size_t>(reason) : 0;
+  rejected_by_reason[i].fetch_add(1, std::memory_order_relaxed);
+  rejected_bytes.fetch_add(bytes, std::memory_order_relaxed);
 }
 
 std::string Metrics::prometheus() const {
@@ -31,6 +39,19 @@ std::string Metrics::prometheus() const {
   counter("tapir_collector_auth_failures_total", "Agent streams refused.", auth_failures.load());
   counter("tapir_collector_retention_deleted_total", "Rows deleted by retention.",
           retention_deleted.load());
+  counter("tapir_collector_rejected_batches_total",
+          "Batches of which something was refused and kept in the rejects table.", rejected_batches.load());
+  {
+    const char* n = "tapir_collector_rejected_events_total";
+    out += std::string("# HELP ") + n +
+           " Rejects stored: refused events, or batches (and undecodable rests of batches) that could "
+           "not be split into events.\n# TYPE " + n + " counter\n";
+    for (auto reason : reject_reasons())
+      out += std::string(n) + "{reason=\"" + reason_label(reason) + "\"} " +
+             std::to_string(rejected_by_reason[static_cast<size_t>(reason)].load()) + "\n";
+  }
+  counter("tapir_collector_rejected_bytes_total", "Bytes of refused data (kept in full or as their first bytes).",
+          rejected_bytes.load());
   gauge("tapir_collector_streams", "Agent streams open.", streams_active.load());
   gauge("tapir_collector_queue_depth", "Batches waiting for the store writer.", queue_depth.load());
   const char* h = "tapir_collector_commit_seconds";

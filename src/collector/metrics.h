@@ -18,6 +18,13 @@ struct Metrics {
   std::atomic<int64_t> streams_active{0};
   std::atomic<int64_t> queue_depth{0};       // batches waiting for the writer
   std::atomic<uint64_t> retention_deleted{0};
+  // Refused data (see collector/validate.h), counted once stored in the
+  // rejects table: batches with at least one reject, rejects per reason
+  // (tapir.v1.RejectReason number) and the bytes they stand for.
+  static constexpr size_t kRejectReasons = 8;
+  std::atomic<uint64_t> rejected_batches{0};
+  std::array<std::atomic<uint64_t>, kRejectReasons> rejected_by_reason{};
+  std::atomic<uint64_t> rejected_bytes{0};
   // Commit latency histogram (seconds); bucket upper bounds below.
   static constexpr std::array<double, 10> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                             0.05,  0.1,    0.25,  0.5,  1.0};
@@ -25,6 +32,7 @@ struct Metrics {
   std::atomic<uint64_t> latency_sum_us{0};
 
   void observe_commit(double seconds);
+  void count_reject(int reason, uint64_t bytes);
   std::string prometheus() const;
 };
 

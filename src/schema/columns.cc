@@ -13,6 +13,7 @@
 #include "common/time.h"
 #include "tapir/v1/events.pb.h"
 #include "tapir/v1/options.pb.h"
+#include "tapir/v1/reject.pb.h"
 
 extern const unsigned char tapir_events_descriptor_set[];
 extern const std::size_t tapir_events_descriptor_set_size;
@@ -237,6 +238,17 @@ int Resource::index_of(std::string_view column) const {
   return -1;
 }
 
+namespace {
+void add_extra_columns(std::vector<Column>& columns) {
+  columns.push_back({"id", ColType::kInt, ColSource::kId,
+                     "Row id assigned by the store (increasing with insertion).", {}, nullptr});
+  columns.push_back({"agent_id", ColType::kText, ColSource::kAgentId,
+                     "Agent that reported the event (its certificate common name).", {}, nullptr});
+  columns.push_back({"ingest_ts", ColType::kTimestamp, ColSource::kIngestTs,
+                     "Time the collector stored the event.", {}, nullptr});
+}
+}  // namespace
+
 const Model& Model::get() {
   static const Model* model = new Model();
   return *model;
@@ -253,17 +265,20 @@ Model::Model() {
     r.message = f->message_type();
     r.event_field = f;
     r.description = comments.message(f->message_type());
-    r.columns.push_back({"id", ColType::kInt, ColSource::kId,
-                         "Row id assigned by the store (increasing with insertion).", {}, nullptr});
-    r.columns.push_back({"agent_id", ColType::kText, ColSource::kAgentId,
-                         "Agent that reported the event (its certificate common name).", {},
-                         nullptr});
-    r.columns.push_back({"ingest_ts", ColType::kTimestamp, ColSource::kIngestTs,
-                         "Time the collector stored the event.", {}, nullptr});
+    add_extra_columns(r.columns);
     std::vector<const pb::FieldDescriptor*> path;
     add_columns(comments, r.message, "", "", path, r.columns, 0);
     resources_.push_back(std::move(r));
   }
+  // Last, so that rejects() finds it: not an Event member, agents cannot send one.
+  Resource rej;
+  rej.name = "rejects";
+  rej.message = v1::Reject::descriptor();
+  rej.description = comments.message(rej.message);
+  add_extra_columns(rej.columns);
+  std::vector<const pb::FieldDescriptor*> path;
+  add_columns(comments, rej.message, "", "", path, rej.columns, 0);
+  resources_.push_back(std::move(rej));
 }
 
 const Resource* Model::find(std::string_view name) const {
@@ -274,7 +289,7 @@ const Resource* Model::find(std::string_view name) const {
 
 const Resource* Model::find(int event_field_number) const {
   for (const auto& r : resources_)
-    if (r.event_field->number() == event_field_number) return &r;
+    if (r.event_field && r.event_field->number() == event_field_number) return &r;
   return nullptr;
 }
 

@@ -56,9 +56,11 @@ struct Column {
 using Value = std::variant<std::monostate, int64_t, double, std::string>;
 
 struct Resource {
-  std::string name;  // the Event oneof member name: flow, dns ...
+  std::string name;  // the Event oneof member name: flow, dns ...; "rejects"
   const google::protobuf::Descriptor* message = nullptr;
-  const google::protobuf::FieldDescriptor* event_field = nullptr;  // in tapir.v1.Event
+  // The member of tapir.v1.Event; null for the collector's own records
+  // (rejects), which agents cannot send.
+  const google::protobuf::FieldDescriptor* event_field = nullptr;
   std::string description;
   std::vector<Column> columns;  // id, agent_id, ingest_ts first, then the fields
 
@@ -74,9 +76,13 @@ class Model {
   // The model for the compiled-in tapir.v1 events (built once, thread-safe).
   static const Model& get();
 
+  // The event types, in tapir.v1.Event order, then the collector's records.
   const std::vector<Resource>& resources() const { return resources_; }
   const Resource* find(std::string_view name) const;
+  // The event type with this tapir.v1.Event field number; null if none.
   const Resource* find(int event_field_number) const;
+  // What the collector refused to store as events (tapir.v1.Reject).
+  const Resource& rejects() const { return resources_.back(); }
 
   // Values of the field columns (not the extra columns) of one event body,
   // appended to `out` in column order.

@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "schema/columns.h"
 #include "tapir/v1/events.pb.h"
+#include "tapir/v1/reject.pb.h"
 
 namespace tapir::store {
 
@@ -37,17 +38,25 @@ struct BatchIn {
   // The agent's sequence space (EventBatch.instance_id); batches are
   // de-duplicated on (agent_id, instance, sequence). Empty: older agents.
   std::string instance;
+  // What the collector refused of this batch: written to the rejects table
+  // in the same transaction as the events, and like them only once per key.
+  const std::vector<v1::Reject>* rejects = nullptr;
+  // False when the batch has no usable key (no sequence, unreadable
+  // instance): stored without looking up or recording de-duplication state.
+  bool dedup = true;
 };
 
 struct BatchOutcome {
   bool duplicate = false;  // already stored earlier: nothing written
   uint64_t events = 0;     // events written
+  uint64_t rejects = 0;    // rejects written
 };
 
 struct InsertResult {
   std::vector<BatchOutcome> outcomes;  // one per input batch, same order
   uint64_t events = 0;
   uint64_t duplicates = 0;
+  uint64_t rejects = 0;
 };
 
 enum class Op { kEq, kNe, kLt, kLte, kGt, kGte, kLike, kIn };

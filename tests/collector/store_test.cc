@@ -45,6 +45,39 @@ TEST(Store, ResentBatchIsStoredOnce) {
   EXPECT_EQ(sqlite(db, "SELECT contiguous FROM _ingest WHERE agent_id='a'"), "2");
 }
 
+// Rejects go in with their batch: once per (agent, instance, sequence), in
+// the kept row counts, and a batch without a usable key leaves _ingest alone.
+TEST(Store, RejectsAreStoredWithTheirBatchOnce) {
+  std::string db = testing::temp_dir("store-rejects") + "/t.db";
+  auto s = store::open_sqlite(db);
+  auto b = testing::flow_batch("a", 1, 0, 2);
+  std::vector<v1::Reject> rej(2);
+  rej[0].set_reason(v1::REJECT_INVALID_UTF8);
+  rej[0].set_event_index(1);
+  rej[0].set_raw(std::string("\x12\x02\xff\x00", 4));
+  rej[0].mutable_ts()->set_seconds(testing::kBaseSec);
+  rej[1].set_reason(v1::REJECT_UNKNOWN_EVENT_TYPE);
+  rej[1].set_event_type(42);
+  store::BatchIn in("a", 1, &b, "i1");
+  in.rejects = &rej;
+  auto r = s->insert({in, in});
+  EXPECT_EQ(r.rejects, 2u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(sqlite(db, "SELECT agent_id, reason, event_index, event_type, raw, ts FROM rejects ORDER BY id"),
+            "a|1|1|0|1202ff00|" + std::to_string(testing::kBaseSec) + "000000000\na|2|0|42||");
+  EXPECT_EQ(sqlite(db, "SELECT n FROM _counts WHERE tbl = 'rejects'"), "2");
+  // Without a key: stored each time, no de-duplication state written.
+  v1::EventBatch none;
+  store::BatchIn nokey("a", 0, &none, "");
+  nokey.rejects = &rej;
+  nokey.dedup = false;
+  auto r2 = s->insert({nokey, nokey});
+  EXPECT_EQ(r2.rejects, 4u);
+  EXPECT_EQ(r2.duplicates, 0u);
+  EXPECT_EQ(sqlite(db, "SELECT agent_id, instance, contiguous, recent FROM _ingest"), "a|i1|1|");
+  EXPECT_EQ(s->stats().rows["rejects"], 6);
+}
+
 TEST(Store, OutOfOrderSequencesAreRemembered) {
   std::string db = testing::temp_dir("store-ooo") + "/t.db";
   auto s = store::open_sqlite(db);
@@ -200,7 +233,11 @@ TEST(Store, RetentionBySizeDeletesTheOldestRows) {
 
 TEST(Schema, CoversEveryEventField) {
   const auto* oneof = v1::Event::descriptor()->FindOneofByName("body");
-  ASSERT_EQ(static_cast<size_t>(oneof->field_count()), schema::Model::get().resources().size());
+  // One resource per event type, then the collector's rejects (not an event).
+  ASSERT_EQ(static_cast<size_t>(oneof->field_count()) + 1, schema::Model::get().resources().size());
+  EXPECT_EQ(schema::Model::get().resources().back().name, "rejects");
+  EXPECT_EQ(schema::Model::get().resources().back().event_field, nullptr);
+  EXPECT_EQ(schema::Model::get().find(0), nullptr);
   for (int i = 0; i < oneof->field_count(); ++i) {
     const auto* r = schema::Model::get().find(oneof->field(i)->name());
     ASSERT_NE(r, nullptr) << oneof->field(i)->name();

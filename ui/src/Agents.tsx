@@ -1,9 +1,10 @@
 // Every agent with its host facts, when it was last heard from, and its
-// counters, so that loss anywhere (kernel, queue, spool) is visible.
+// counters, so that loss anywhere (kernel, queue, spool) is visible; and how
+// much of what it sent the collector refused (kept in the rejects table).
 import { Alert, Box, Card, CardContent, Chip, CircularProgress, Typography } from '@mui/material';
 import { Title } from 'react-admin';
 import { formatValue } from './format';
-import { num, useJson, type Row } from './useApi';
+import { num, useAggregate, useJson, type Row } from './useApi';
 
 const COUNTERS: Array<[string, string, boolean]> = [
   ['counters_packets_seen', 'captured', false],
@@ -27,9 +28,23 @@ export function latestPerAgent(rows: Row[]): Row[] {
   return [...seen.values()].sort((a, b) => String(a.agent_id).localeCompare(String(b.agent_id)));
 }
 
+// Rejects per agent id, from GET /api/v1/rejects/aggregate?group_by=agent_id.
+export function rejectsPerAgent(rows: Row[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of rows) out.set(String(r.agent_id ?? ''), num(r.count));
+  return out;
+}
+
+// The rejects list filtered to one agent.
+export function rejectsLink(agentId: string): string {
+  return `#/rejects?filter=${encodeURIComponent(JSON.stringify({ agent_id_eq: agentId }))}`;
+}
+
 export function Agents() {
   const state = useJson<Row[]>('/api/v1/agent?_sort=ts&_order=DESC&_start=0&_end=1000');
   const agents = latestPerAgent(state.data ?? []);
+  const rejectState = useAggregate('rejects', { groupBy: ['agent_id'], metrics: ['count'], limit: 1000 });
+  const rejects = rejectsPerAgent(rejectState.data ?? []);
   return (
     <Box sx={{ p: 2 }} data-testid="agents">
       <Title title="Agents" />
@@ -78,6 +93,20 @@ export function Agents() {
                           </td>
                         </tr>
                       ))}
+                      <tr data-testid="counter-rejected">
+                        <td title="refused by the collector (invalid UTF-8, unknown event type, malformed, too large), kept in the rejects table">
+                          rejected by collector
+                        </td>
+                        <td style={{ textAlign: 'right', fontWeight: 600, color: (rejects.get(String(a.agent_id)) ?? 0) > 0 ? '#c62828' : undefined }}>
+                          {rejectState.error ? (
+                            '?'
+                          ) : (rejects.get(String(a.agent_id)) ?? 0) > 0 ? (
+                            <a href={rejectsLink(String(a.agent_id))}>{(rejects.get(String(a.agent_id)) ?? 0).toLocaleString()}</a>
+                          ) : (
+                            '0'
+                          )}
+                        </td>
+                      </tr>
                     </tbody>
                   </Box>
                 </CardContent>

@@ -9,6 +9,7 @@ import NetworkPingIcon from '@mui/icons-material/NetworkPing';
 import ListAltIcon from '@mui/icons-material/ListAlt';
 import ComputerIcon from '@mui/icons-material/Computer';
 import StreamIcon from '@mui/icons-material/Stream';
+import ReportIcon from '@mui/icons-material/Report';
 import { useEffect, useMemo, useState } from 'react';
 import { Route } from 'react-router-dom';
 import { Admin, CustomRoutes, Layout, Menu, Resource, type LayoutProps } from 'react-admin';
@@ -24,9 +25,9 @@ import { loadSchema, type Schema } from './schema';
 
 const ICONS: Record<string, typeof DnsIcon> = {
   flow: SwapHorizIcon, dns: DnsIcon, tls: LockIcon, http: LanguageIcon, arp: RouterIcon,
-  icmp: NetworkPingIcon, packet: ListAltIcon, agent: ComputerIcon,
+  icmp: NetworkPingIcon, packet: ListAltIcon, agent: ComputerIcon, rejects: ReportIcon,
 };
-const ORDER = ['flow', 'dns', 'tls', 'http', 'icmp', 'arp', 'packet', 'agent'];
+const ORDER = ['flow', 'dns', 'tls', 'http', 'icmp', 'arp', 'packet', 'agent', 'rejects'];
 
 function AppMenu() {
   return (
@@ -93,7 +94,7 @@ export function App() {
           <Resource
             key={r.name}
             name={r.name}
-            options={{ label: r.name === 'agent' ? 'agent reports' : r.name.toUpperCase() }}
+            options={{ label: r.name === 'agent' ? 'agent reports' : r.name === 'rejects' ? 'rejected data' : r.name.toUpperCase() }}
             icon={ICONS[r.name]}
             list={makeList(r)}
             show={makeShow(r, resources)}

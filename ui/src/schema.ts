@@ -89,6 +89,8 @@ export const DEFAULT_COLUMNS: Record<string, string[]> = {
   icmp: ['ts', 'src_ip', 'dst_ip', 'type_name', 'code', 'echo_id', 'echo_seq', 'rtt_us'],
   packet: ['ts', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'ip_proto', 'wire_len', 'tcp_flags', 'layers'],
   agent: ['ts', 'agent_id', 'hostname', 'version', 'os', 'arch'],
+  // The raw bytes (up to 128 KiB of hex) are in the detail view.
+  rejects: ['ts', 'agent_id', 'sequence', 'reason', 'event_index', 'event_type', 'detail', 'size'],
 };
 
 const HIDDEN = new Set(['ingest_ts', 'agent_id']);

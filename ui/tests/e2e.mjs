@@ -188,6 +188,11 @@ await check('the agents page shows counters', async () => {
   assert(text.includes(agents[0].agent_id), 'agent id missing');
   const captured = await card.getByTestId('counter-captured').innerText();
   assert(/\d/.test(captured), 'no captured counter');
+  // Rejected data of the first agent, as the rejects aggregation counts it.
+  const per = (await api('/api/v1/rejects/aggregate?group_by=agent_id&metrics=count')).body;
+  const want = per.find((r) => r.agent_id === agents[0].agent_id)?.count ?? 0;
+  const shown = (await card.getByTestId('counter-rejected').innerText()).replace(/[^0-9]/g, '');
+  assert(Number(shown) === want, `rejected shows ${shown}, API counts ${want}`);
   await shot('agents');
 });
 

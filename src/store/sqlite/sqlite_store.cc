@@ -35,6 +35,16 @@ constexpr int64_t kSizeRetentionDivisor = 10;
 
 std::string quote_ident(const std::string& s) { return "\"" + s + "\""; }
 
+// INSERT of every column but id, in column order.
+std::string insert_sql(const Resource& r) {
+  std::string cols, qs;
+  for (size_t i = 1; i < r.columns.size(); ++i) {
+    cols += (i > 1 ? "," : "") + quote_ident(r.columns[i].name);
+    qs += i > 1 ? ",?" : "?";
+  }
+  return "INSERT INTO " + quote_ident(r.name) + "(" + cols + ") VALUES(" + qs + ")";
+}
+
 class Stmt {
  public:
   Stmt() = default;
@@ -237,15 +247,10 @@ class SqliteStore final : public Store {
       throw;
     }
     for (const auto& r : schema::Model::get().resources()) {
-      std::string cols, qs;
-      for (size_t i = 1; i < r.columns.size(); ++i) {
-        cols += (i > 1 ? "," : "") + quote_ident(r.columns[i].name);
-        qs += i > 1 ? ",?" : "?";
-      }
-      inserts_.emplace(r.event_field->number(),
-                       Stmt(db_, "INSERT INTO " + quote_ident(r.name) + "(" + cols + ") VALUES(" +
-                                     qs + ")"));
+      if (!r.event_field) continue;
+      inserts_.emplace(r.event_field->number(), Stmt(db_, insert_sql(r)));
     }
+    reject_insert_ = Stmt(db_, insert_sql(schema::Model::get().rejects()));
     dedup_get_ = Stmt(db_, "SELECT contiguous, recent FROM _ingest WHERE agent_id = ? AND instance = ?");
     dedup_put_ = Stmt(db_,
                       "INSERT OR REPLACE INTO _ingest(agent_id, instance, contiguous, recent) VALUES(?,?,?,?)");
@@ -274,10 +279,25 @@ class SqliteStore final : public Store {
         auto it = states.find(key);
         if (it == states.end()) it = states.emplace(key, load_state(b.agent_id, b.instance)).first;
         DedupState& st = it->second;
-        if (b.sequence <= st.contiguous || st.recent.count(b.sequence)) {
+        if (b.dedup && (b.sequence <= st.contiguous || st.recent.count(b.sequence))) {
           res.outcomes[bi].duplicate = true;
           ++res.duplicates;
           continue;
+        }
+        if (b.rejects) {
+          const Resource& rr = schema::Model::get().rejects();
+          for (const auto& rej : *b.rejects) {
+            row.clear();
+            row.emplace_back(b.agent_id);
+            row.emplace_back(now);
+            schema::Model::extract(rr, rej, row);
+            for (size_t i = 0; i < row.size(); ++i)
+              reject_insert_.bind(static_cast<int>(i + 1), row[i], SQLITE_STATIC);
+            step_done(db_, reject_insert_);
+            ++res.outcomes[bi].rejects;
+            ++added[&rr];
+          }
+          res.rejects += res.outcomes[bi].rejects;
         }
         for (const auto& ev : b.batch->events()) {
           int field = static_cast<int>(ev.body_case());
@@ -296,6 +316,7 @@ class SqliteStore final : public Store {
           ++added[r];
         }
         res.events += res.outcomes[bi].events;
+        if (!b.dedup) continue;
         st.recent.insert(b.sequence);
         while (!st.recent.empty() && *st.recent.begin() <= st.contiguous + 1) {
           st.contiguous = std::max(st.contiguous, *st.recent.begin());
@@ -659,7 +680,7 @@ class SqliteStore final : public Store {
   sqlite3* db_ = nullptr;
   std::mutex write_mu_;
   std::unordered_map<int, Stmt> inserts_;
-  Stmt dedup_get_, dedup_put_, count_add_;
+  Stmt reject_insert_, dedup_get_, dedup_put_, count_add_;
   std::vector<sqlite3*> readers_;
   std::vector<sqlite3*> free_readers_;
   std::mutex reader_mu_;
