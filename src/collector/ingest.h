@@ -60,6 +60,9 @@ class IngestServer {
 
  private:
   void writer_loop();
+  // Inserts one group, retrying a failed transaction with backoff; the error
+  // of the last attempt when it gives up, empty on success.
+  std::string commit_with_retry(const std::vector<store::BatchIn>& in, store::InsertResult& res);
 
   store::Store& store_;
   Metrics& metrics_;
