@@ -384,12 +384,14 @@ struct Exporter::Impl {
     bool broken = false;
     bool first_ack = true;
     bool acked = false;
+    std::string collector_error;  // from the collector's last ack
     std::thread reader([&] {
       v1::ExportAck ack;
       while (stream->Read(&ack)) {
         std::lock_guard lk(mu);
         on_ack(ack, first_ack);
         acked = true;
+        if (!ack.error().empty()) collector_error = ack.error();
         cv.notify_all();
       }
       std::lock_guard lk(mu);
@@ -455,6 +457,10 @@ struct Exporter::Impl {
       ++st.stream_failures;
       if (acked) need_report = true;
       if (stopping) return acked;
+    }
+    if (!collector_error.empty()) {
+      // The collector said why it ended the stream (it cancels it after).
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, collector_error);
     }
     if (!status.ok()) {
       std::string msg = std::string(code_name(status.error_code())) + ": " + status.error_message();

@@ -42,13 +42,13 @@ namespace {
 constexpr size_t kMaxInstanceIdBytes = 64;
 
 // A failed store transaction is tried again, after a pause that doubles from
-// kRetryInitial to kRetryMax, until kRetryBudget has passed since the first
-// failure. Each attempt also waits out SQLite's busy timeout (10 s), so a
-// lock held by another process for up to ~25 s costs nothing but latency;
-// beyond that the streams of the group are failed and their agents resend.
+// kRetryInitial to kRetryMax, until IngestOptions::store_retry has passed
+// since the first failure. Each attempt also waits out SQLite's busy timeout
+// (10 s), so with the default 30 s a lock held by another process for up to
+// ~30 s costs nothing but latency; beyond that the streams of the group are
+// failed and their agents resend.
 constexpr auto kRetryInitial = std::chrono::milliseconds(100);
 constexpr auto kRetryMax = std::chrono::milliseconds(2000);
-constexpr auto kRetryBudget = std::chrono::seconds(30);
 
 // TLS handshakes that fail never reach the service, and gRPC 1.51 has no
 // hook or counter for them; it logs each one ("Handshake failed ..." from its
@@ -128,7 +128,24 @@ class IngestServer::Service final : public v1::Collector::Service {
     std::thread acker([&] {
       std::unique_lock lock(st->mu);
       while (true) {
-        st->cv.wait(lock, [&] { return st->dirty || (reading_done && st->inflight == 0); });
+        st->cv.wait(lock, [&] {
+          return st->dirty || !st->error.empty() || (reading_done && st->inflight == 0);
+        });
+        if (!st->error.empty()) {
+          // The store gave up on some of this stream's batches: say so with a
+          // last ack (covering only what was committed), then end the stream.
+          // Cancelling is what wakes the reader when the agent, waiting for
+          // acks, sends nothing more.
+          v1::ExportAck ack;
+          ack.set_acked_sequence(st->committed);
+          ack.set_duplicates(st->duplicates);
+          ack.set_error("store failed: " + st->error);
+          lock.unlock();
+          stream->Write(ack);
+          ctx->TryCancel();
+          lock.lock();
+          break;
+        }
         if (st->dirty) {
           v1::ExportAck ack;
           ack.set_acked_sequence(st->committed);
@@ -338,7 +355,7 @@ std::string IngestServer::commit_with_retry(const std::vector<store::BatchIn>& i
       metrics_.count_store_error(cause);
       auto now = std::chrono::steady_clock::now();
       if (attempt == 0) first_failure = now;
-      bool give_up = now - first_failure >= kRetryBudget;
+      bool give_up = now - first_failure >= opt_.store_retry;
       {
         std::unique_lock lock(mu_);
         // Stopping: the agents resend to whichever collector comes next.

@@ -4,6 +4,7 @@
 // each batch only after its transaction committed.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -36,6 +37,10 @@ struct IngestOptions {
   // Batches a single stream may have waiting for commit; the stream stops
   // reading beyond it, so gRPC flow control pushes back on the agent.
   size_t max_inflight_per_stream = 32;
+  // How long a failing store transaction is retried (pauses of 100 ms
+  // doubling to 2 s; each attempt also waits out SQLite's 10 s busy timeout)
+  // before the streams of its batches are failed and their agents resend.
+  std::chrono::milliseconds store_retry{30000};
 };
 
 struct Pending;

@@ -42,6 +42,36 @@ TEST(AgentFaults, StoreWriteLockHeldMidStreamLosesNothing) {
   EXPECT_EQ(agent_err.find("TLS was refused"), std::string::npos) << agent_err;
 }
 
+TEST(AgentFaults, StoreGivingUpFailsTheStreamAndTheAgentResends) {
+  auto dir = temp_dir("faults-giveup");
+  auto capture = paced_capture(dir, 8000, 13, 25);
+  auto want = decoded(capture, dir);
+  Pki pki = make_pki(dir);
+  // No retry: the first failed transaction fails its streams.
+  auto flags = collector_tls(pki);
+  flags.insert(flags.end(), {"--store-retry", "0"});
+  CollectorProcess col(dir, flags);
+  ASSERT_TRUE(col.start()) << col.err();
+  pid_t agent = spawn(agent_argv(capture, col.address(), pki, dir + "/spool"), dir + "/agent.out",
+                      dir + "/agent.err");
+  ASSERT_TRUE(wait_until([&] { return sql_long(col.db(), "select count(*) from dns") > 0; }));
+  pid_t lock = hold_write_lock(col.db(), 14, dir);
+  EXPECT_EQ(wait_exit(lock), 0) << read_all(dir + "/lock.err");
+  EXPECT_EQ(wait_exit(agent), 0);
+  std::string agent_err = read_all(dir + "/agent.err");
+  // The fault happened: streams were failed, and the agent saw why.
+  EXPECT_GE(metric(col, "tapir_collector_commit_give_ups_total"), 1) << col.err();
+  EXPECT_NE(agent_err.find("store failed"), std::string::npos) << agent_err;
+  EXPECT_GE(sql_long(col.db(), "select max(counters_store_failures) from agent"), 1);
+  // ... and did not take it for a TLS refusal.
+  EXPECT_EQ(agent_err.find("TLS was refused"), std::string::npos) << agent_err;
+  EXPECT_EQ(sql_long(col.db(), "select max(counters_tls_failures) from agent"), 0);
+  // Everything resent and stored once.
+  EXPECT_EQ(stored(col.db()), want) << "stored " << show(stored(col.db())) << "\ndecoded "
+                                    << show(want) << "\n" << agent_err << col.err();
+  EXPECT_NE(agent_err.find("spooled now 0 events"), std::string::npos) << agent_err;
+}
+
 TEST(AgentFaults, CollectorKilledAndRestartedDeliversEverythingWithinTheDefaultDrain) {
   auto dir = temp_dir("faults-kill");
   auto capture = paced_capture(dir, 8000, 12, 12);
