@@ -8,7 +8,10 @@ export default defineConfig({
   base: '/',
   build: { outDir: 'dist', sourcemap: false, chunkSizeWarningLimit: 4000 },
   server: {
-    proxy: { '/api': process.env.TAPIR_API ?? 'http://127.0.0.1:8080' },
+    proxy: {
+      '/api': process.env.TAPIR_API ?? 'http://127.0.0.1:8080',
+      '/metrics': process.env.TAPIR_API ?? 'http://127.0.0.1:8080',
+    },
   },
   test: { environment: 'node', include: ['tests/*.test.ts'] },
 });

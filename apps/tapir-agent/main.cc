@@ -253,10 +253,17 @@ int run(const AgentConfig& cfg) {
     ctr->set_events(c.events);
     ctr->set_events_exported(s.events_acked);
     ctr->set_spooled(s.spool_events);
-    ctr->set_dropped(s.dropped_events_spool_full + s.dropped_events_queue_full +
-                     s.dropped_events_spool_error + s.dropped_events_shutdown);
+    ctr->set_dropped(s.dropped_events());
     ctr->set_bytes_seen(c.bytes);
     ctr->set_flows_evicted(c.flows_evicted);
+    ctr->set_dropped_queue_full(s.dropped_events_queue_full);
+    ctr->set_dropped_spool_full(s.dropped_events_spool_full);
+    ctr->set_dropped_spool_error(s.dropped_events_spool_error);
+    ctr->set_dropped_shutdown(s.dropped_events_shutdown);
+    ctr->set_sequence_write_failures(s.sequence_write_failures);
+    ctr->set_store_failures(s.store_failures);
+    ctr->set_tls_failures(s.tls_failures);
+    a.set_instance_id(s.instance_id);
   });
   exporter->start();
 
@@ -337,8 +344,7 @@ int run(const AgentConfig& cfg) {
                (unsigned long long)s.events_acked, (unsigned long long)s.batches_acked,
                (unsigned long long)s.acked_sequence, (unsigned long long)s.spool_events,
                (unsigned long long)s.spool_batches,
-               (unsigned long long)(s.dropped_events_spool_full + s.dropped_events_queue_full +
-                                    s.dropped_events_spool_error + s.dropped_events_shutdown),
+               (unsigned long long)s.dropped_events(),
                (unsigned long long)c.kernel_drops);
   return rc;
 }

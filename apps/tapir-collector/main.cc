@@ -49,6 +49,12 @@ int main(int argc, char** argv) {
                  "larger batches are kept in the rejects table (first bytes only) instead of stored")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  int store_retry_s = 30;
+  app.add_option("--store-retry", store_retry_s,
+                 "seconds a failing store transaction is retried before its agents' streams are "
+                 "failed (they resend)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   app.add_option("--api-listen", api_listen, "query API address (host:port, port 0 = any)")
       ->capture_default_str();
   app.add_option("--api-cert", api.tls_cert, "serve the API over HTTPS with this certificate");
@@ -61,6 +67,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  ingest.store_retry = std::chrono::seconds(store_retry_s);
   tapir::store::Retention retention;
   int64_t interval_ns = 0;
   if (!retention_age.empty() && !parse_duration(retention_age, retention.max_age_ns)) {

@@ -69,7 +69,8 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       m[key.substr(0, dot)].insert(key.substr(dot + 1));
     }
     m["collector"].insert("token");
-    m["export"].insert({"queue_bytes", "max_in_flight", "backoff_initial_ms", "backoff_max_ms"});
+    m["export"].insert({"queue_bytes", "max_in_flight", "backoff_initial_ms", "backoff_max_ms",
+                          "connect_timeout_ms"});
     m["spool"].insert("fsync");
     return m;
   }();
@@ -293,6 +294,9 @@ bool from_tree(const YAML::Node& root, AgentConfig& c, std::string& err) {
   ms = c.exporter.backoff_max.count();
   k.integer("export.backoff_max_ms", ms, 1, 3600000);
   c.exporter.backoff_max = std::chrono::milliseconds(ms);
+  ms = c.exporter.connect_timeout.count();
+  k.integer("export.connect_timeout_ms", ms, 100, 600000);
+  c.exporter.connect_timeout = std::chrono::milliseconds(ms);
   k.integer("export.drain_s", c.drain_seconds, 0, 3600);
 
   SpoolConfig& s = c.exporter.spool;

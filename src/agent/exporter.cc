@@ -21,9 +21,18 @@ namespace tapir::agent {
 namespace {
 
 // Sequence numbers are persisted in blocks: one fsync per block instead of per
-// batch. After a crash the agent resumes at the end of the reserved block, so
-// numbers may skip but never repeat.
+// batch. A number is handed out only below the persisted end of the block, so
+// after a crash the agent resumes there: numbers may skip but never repeat.
 constexpr uint64_t kSequenceReserve = 4096;
+// At stop, this share of the drain time (at most kReportReserveMax) is kept
+// for the last status report, which is made once the fate of every batch is
+// known.
+constexpr int kReportReserveDivisor = 4;
+constexpr auto kReportReserveMax = std::chrono::milliseconds(2000);
+// Drops for the same reason in a row are logged once per this many.
+constexpr uint64_t kLogEveryDrops = 1000;
+// How often a wait for the channel to become ready checks for stop().
+constexpr auto kStatePoll = std::chrono::milliseconds(100);
 // Arena blocks for a batch: a typical batch of a few hundred events fits in
 // the first few blocks.
 constexpr size_t kArenaStartBlock = 16 * 1024;
@@ -89,6 +98,27 @@ bool check_identity(const std::string& cert_pem, const std::string& key_pem,
   return ok;
 }
 
+// The collector's word for a stream it ended because its store failed.
+bool is_store_failure(const grpc::Status& s) {
+  return s.error_message().rfind("store failed", 0) == 0;
+}
+
+// gRPC reports a TLS handshake that failed on this side with text naming the
+// handshake; when the collector refused our certificate, as a connection
+// that could not be set up because the collector closed it ("failed to
+// connect ... Socket closed"), unlike a collector that is down ("Connection
+// refused") or a stream that broke after it was set up.
+bool is_tls_failure(const grpc::Status& s) {
+  if (s.error_code() != grpc::StatusCode::UNAVAILABLE || is_store_failure(s)) return false;
+  const std::string& m = s.error_message();
+  for (const char* needle : {"andshake", "SSL", "TLS", "ertificate"})
+    if (m.find(needle) != std::string::npos) return true;
+  if (m.find("failed to connect") == std::string::npos) return false;
+  for (const char* needle : {"Socket closed", "reset by peer", "Broken pipe"})
+    if (m.find(needle) != std::string::npos) return true;
+  return false;
+}
+
 struct Entry {
   uint64_t seq = 0;
   uint32_t events = 0;
@@ -139,13 +169,37 @@ struct Exporter::Impl {
   uint64_t mem_bytes = 0;
   uint64_t next_seq = 1;
   std::string instance;  // EventBatch.instance_id: this sequence space
+  // Numbers below this are persisted as used (spool only).
   uint64_t reserved_until = 0;
+  // The spool's instance id was left for a fresh one because the counter
+  // could not be persisted; it is not switched back within this run.
+  bool fresh_instance = false;
   ExporterStats st;
   bool stopping = false;
   bool need_report = true;
   grpc::ClientContext* ctx = nullptr;
   std::thread thread;
   std::mt19937_64 rng{std::random_device{}()};
+
+  // Numbers the batch and queues it; its sequence (0: empty, not queued).
+  uint64_t enqueue(OwnedBatch b) {
+    auto events = static_cast<uint32_t>(b.batch->events_size());
+    if (events == 0) return 0;
+    uint64_t bytes = b.arena->SpaceUsed();
+    std::lock_guard lk(mu);
+    uint64_t seq = take_sequence_locked();
+    b.batch->set_agent_id(cfg.agent_id);
+    b.batch->set_sequence(seq);
+    b.batch->set_instance_id(instance);
+    ++st.batches_submitted;
+    st.events_submitted += events;
+    backlog.push_back({seq, events, std::make_shared<OwnedBatch>(std::move(b)), bytes});
+    ++mem_batches;
+    mem_bytes += bytes;
+    enforce_locked(cfg.queue_batches, cfg.queue_bytes);
+    cv.notify_all();
+    return seq;
+  }
 
   void count_drop(const Entry& e, uint64_t& batches, uint64_t& events) {
     ++batches;
@@ -205,10 +259,24 @@ struct Exporter::Impl {
       std::string err;
       if (!spool->write(e.seq, e.events, payload, err)) {
         st.last_error = "spool: " + err;
-        std::fprintf(stderr, "tapir-agent: spool write failed, batch %llu dropped: %s\n",
-                     static_cast<unsigned long long>(e.seq), err.c_str());
-        count_drop(e, st.dropped_batches_spool_error, st.dropped_events_spool_error);
-        forget_locked(i);
+        // The batch that could not be spooled may be on the wire, and then
+        // the collector may yet store it: the drop falls on a batch that is
+        // not (the oldest such, or the newest by policy).
+        size_t victim = cfg.drop_policy == DropPolicy::kOldest ? std::max(i, sent)
+                                                               : backlog.size() - 1;
+        if (victim >= backlog.size() || victim < sent) {
+          // Every in-memory batch is on the wire (a bound of 0 at stop while
+          // the stream runs): they stay until acknowledged or the stream ends.
+          break;
+        }
+        // A full disk fails every write: the first and then every 1000th are logged.
+        if (st.dropped_batches_spool_error % kLogEveryDrops == 0)
+          std::fprintf(stderr, "tapir-agent: spool write failed, batch %llu dropped (%llu so "
+                       "far): %s\n", static_cast<unsigned long long>(backlog[victim].seq),
+                       static_cast<unsigned long long>(st.dropped_batches_spool_error + 1),
+                       err.c_str());
+        count_drop(backlog[victim], st.dropped_batches_spool_error, st.dropped_events_spool_error);
+        forget_locked(victim);
         continue;
       }
       ++st.batches_spooled;
@@ -221,15 +289,45 @@ struct Exporter::Impl {
   }
 
   uint64_t take_sequence_locked() {
-    uint64_t seq = next_seq++;
-    if (spool && next_seq > reserved_until) {
-      reserved_until = next_seq + kSequenceReserve;
-      std::string err;
-      if (!spool->store_next_sequence(reserved_until, err))
-        std::fprintf(stderr, "tapir-agent: cannot persist the sequence counter: %s\n",
-                     err.c_str());
+    if (spool && next_seq >= reserved_until) reserve_locked();
+    return next_seq++;
+  }
+
+  // Persists the end of the next block of sequence numbers. When that fails
+  // (the spool's filesystem is full, a read-only remount ...) the numbers from
+  // next_seq on are not durable: after a restart the spool's instance would
+  // count from the old value again and the collector would take the new
+  // batches for resends. So new batches move to a fresh random instance id,
+  // which nobody will ever number in again, and keep flowing to the collector.
+  void reserve_locked() {
+    uint64_t want = next_seq + kSequenceReserve;
+    std::string err;
+    if (spool->store_next_sequence(want, err)) {
+      reserved_until = want;
+      return;
     }
-    return seq;
+    ++st.sequence_write_failures;
+    reserved_until = want;  // tried again one block later
+    st.last_error = "spool: cannot persist the sequence counter: " + err;
+    if (fresh_instance) {
+      std::fprintf(stderr, "tapir-agent: cannot persist the sequence counter: %s (still on "
+                   "instance %s)\n", err.c_str(), instance.c_str());
+      return;
+    }
+    std::string old = instance;
+    start_fresh_instance_locked();
+    std::fprintf(stderr, "tapir-agent: cannot persist the sequence counter: %s; batches from "
+                 "sequence %llu on use the fresh instance id %s instead of %s, so no sequence "
+                 "is ever reused\n", err.c_str(), static_cast<unsigned long long>(next_seq),
+                 instance.c_str(), old.c_str());
+  }
+
+  void start_fresh_instance_locked() {
+    std::string id;
+    do id = random_instance_id(); while (id == instance);
+    instance = id;
+    fresh_instance = true;
+    ++st.instance_changes;
   }
 
   void on_ack(const v1::ExportAck& ack, bool& first) {
@@ -288,12 +386,14 @@ struct Exporter::Impl {
     bool broken = false;
     bool first_ack = true;
     bool acked = false;
+    std::string collector_error;  // from the collector's last ack
     std::thread reader([&] {
       v1::ExportAck ack;
       while (stream->Read(&ack)) {
         std::lock_guard lk(mu);
         on_ack(ack, first_ack);
         acked = true;
+        if (!ack.error().empty()) collector_error = ack.error();
         cv.notify_all();
       }
       std::lock_guard lk(mu);
@@ -360,18 +460,55 @@ struct Exporter::Impl {
       if (acked) need_report = true;
       if (stopping) return acked;
     }
+    if (!collector_error.empty()) {
+      // The collector said why it ended the stream (it cancels it after).
+      status = grpc::Status(grpc::StatusCode::UNAVAILABLE, collector_error);
+    }
     if (!status.ok()) {
       std::string msg = std::string(code_name(status.error_code())) + ": " + status.error_message();
-      // gRPC reports a refused handshake as a closed socket; say what to check.
-      if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !cfg.transport.insecure)
-        msg += " (if the collector is up, TLS was refused: tls.cert must be signed by the CA the "
-               "collector trusts and be unexpired, tls.ca must have signed the collector's "
-               "certificate, and the collector name must be in its certificate)";
+      bool tls = !acked && !cfg.transport.insecure && is_tls_failure(status);
+      {
+        std::lock_guard lk(mu);
+        if (is_store_failure(status)) ++st.store_failures;
+        if (tls) ++st.tls_failures;
+      }
+      // Say what to check when the handshake itself failed (never for a
+      // collector that answered, e.g. with a store failure).
+      if (tls)
+        msg += " (TLS was refused: tls.cert must be signed by the CA the collector trusts and be "
+               "unexpired, tls.ca must have signed the collector's certificate, and the "
+               "collector name must be in its certificate)";
       log_failure(msg);
     }
     else
       log_failure("stream closed by the collector");
     return acked;
+  }
+
+  // Waits `wait` before the next stream, or less: when the channel was not
+  // connected, the wait ends as soon as gRPC's own reconnection (bounded by
+  // the same backoff) makes it ready. False when stop() was called.
+  bool pause_before_retry(std::chrono::milliseconds wait) {
+    auto end = std::chrono::steady_clock::now() + wait;
+    auto state = channel->GetState(true);
+    bool wait_for_ready = state != GRPC_CHANNEL_READY;
+    for (;;) {
+      {
+        std::lock_guard lk(mu);
+        if (stopping) return false;
+      }
+      auto now = std::chrono::steady_clock::now();
+      if (now >= end) return true;
+      if (wait_for_ready && state == GRPC_CHANNEL_READY) return true;
+      auto until = std::min(end, now + kStatePoll);
+      if (wait_for_ready) {
+        channel->WaitForStateChange(state, std::chrono::system_clock::now() + (until - now));
+        state = channel->GetState(true);
+      } else {
+        std::unique_lock lk(mu);
+        cv.wait_until(lk, until, [&] { return stopping; });
+      }
+    }
   }
 
   void run(Exporter& self) {
@@ -385,12 +522,26 @@ struct Exporter::Impl {
       }
       first = false;
       if (stream_once(self)) backoff = cfg.backoff_initial;
-      std::uniform_real_distribution<double> jitter(0.5, 1.5);
+      // Jitter spreads the reconnections of many agents after a collector restart.
+      std::uniform_real_distribution<double> jitter(0.75, 1.25);
       auto wait = std::chrono::milliseconds(
           static_cast<int64_t>(static_cast<double>(backoff.count()) * jitter(rng)));
-      std::unique_lock lk(mu);
-      if (cv.wait_for(lk, wait, [&] { return stopping; })) return;
+      if (!pause_before_retry(wait)) return;
       backoff = std::min(backoff * 2, cfg.backoff_max);
+    }
+  }
+
+  // Decides, before the last report, what happens to every batch that is
+  // still unacknowledged: with a spool the in-memory ones go there (drops by
+  // policy are counted), without one those not on the wire are dropped.
+  void settle_locked() {
+    if (spool) {
+      enforce_locked(0, 0);
+      return;
+    }
+    while (backlog.size() > sent) {
+      count_drop(backlog.back(), st.dropped_batches_shutdown, st.dropped_events_shutdown);
+      forget_locked(backlog.size() - 1);
     }
   }
 };
@@ -459,9 +610,18 @@ std::unique_ptr<Exporter> Exporter::create(const ExporterConfig& config, std::st
     creds = grpc::SslCredentials(o);
     if (!t.server_name.empty()) args.SetSslTargetNameOverride(t.server_name);
   }
+  // gRPC's reconnection of the channel: the first retry after
+  // backoff_initial, growing to backoff_max (gRPC adds +-20 % jitter).
+  // MIN_RECONNECT_BACKOFF is gRPC's minimum connect timeout: how long one
+  // attempt (TCP and TLS handshake) may take, not a pause between attempts.
+  // Re-resolving the collector's name after a failure is allowed as often as
+  // the backoff, not only every 30 s (gRPC's default), which held a
+  // reconnection back for half a minute after a collector restart.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(config.backoff_initial.count()));
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(config.backoff_initial.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(config.backoff_max.count()));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(config.connect_timeout.count()));
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS,
+              static_cast<int>(config.backoff_max.count()));
   m.channel = grpc::CreateCustomChannel(t.collector, creds, args);
   m.stub = v1::Collector::NewStub(m.channel);
 
@@ -475,16 +635,19 @@ std::unique_ptr<Exporter> Exporter::create(const ExporterConfig& config, std::st
     m.disk_count = m.backlog.size();
     m.st.spool_corrupt_recovered = m.spool->corrupt_recovered();
     m.instance = m.spool->instance_id(err);
-    if (m.instance.empty()) {
-      err = "spool.dir: " + err;
-      return nullptr;
-    }
     m.next_seq = m.spool->load_next_sequence();
-    m.reserved_until = m.next_seq + kSequenceReserve;
-    if (!m.spool->store_next_sequence(m.reserved_until, err)) {
-      err = "spool.dir: " + err;
-      return nullptr;
+    if (m.instance.empty()) {
+      // A new spool on a full filesystem: no instance id can be kept. Batches
+      // are numbered in a fresh one that lives as long as this process.
+      std::fprintf(stderr, "tapir-agent: warning: spool.dir: %s; using a fresh instance id\n",
+                   err.c_str());
+      ++m.st.sequence_write_failures;
+      m.start_fresh_instance_locked();
+      m.reserved_until = m.next_seq;
+    } else {
+      m.reserve_locked();
     }
+    err.clear();
   } else {
     // Without a spool there is nowhere to persist the counter: start from the
     // clock in microseconds, which grows faster than any batch rate.
@@ -502,48 +665,49 @@ void Exporter::start() {
   impl_->thread = std::thread([this] { impl_->run(*this); });
 }
 
-void Exporter::submit(OwnedBatch b) {
-  Impl& m = *impl_;
-  auto events = static_cast<uint32_t>(b.batch->events_size());
-  if (events == 0) return;
-  uint64_t bytes = b.arena->SpaceUsed();
-  std::lock_guard lk(m.mu);
-  uint64_t seq = m.take_sequence_locked();
-  b.batch->set_agent_id(m.cfg.agent_id);
-  b.batch->set_sequence(seq);
-  b.batch->set_instance_id(m.instance);
-  ++m.st.batches_submitted;
-  m.st.events_submitted += events;
-  m.backlog.push_back({seq, events, std::make_shared<OwnedBatch>(std::move(b)), bytes});
-  ++m.mem_batches;
-  m.mem_bytes += bytes;
-  m.enforce_locked(m.cfg.queue_batches, m.cfg.queue_bytes);
-  m.cv.notify_all();
-}
+void Exporter::submit(OwnedBatch b) { impl_->enqueue(std::move(b)); }
 
 void Exporter::stop(std::chrono::milliseconds drain) {
   Impl& m = *impl_;
-  // A last status report with the final counters, when there is time to send it.
-  if (m.thread.joinable() && drain.count() > 0 && m.reporter) submit(m.make_report());
+  bool running = m.thread.joinable();
+  if (running && drain.count() > 0) {
+    auto deadline = std::chrono::steady_clock::now() + drain;
+    auto reserve = std::min(drain / kReportReserveDivisor,
+                            std::chrono::milliseconds(kReportReserveMax));
+    {
+      std::unique_lock lk(m.mu);
+      m.cv.wait_until(lk, deadline - reserve, [&] { return m.backlog.empty(); });
+      m.settle_locked();
+    }
+    // Made now, so its counters include the drops settle_locked() just made.
+    uint64_t report_seq = m.reporter ? m.enqueue(m.make_report()) : 0;
+    if (report_seq) {
+      std::unique_lock lk(m.mu);
+      m.cv.wait_until(lk, deadline, [&] {
+        return m.backlog.empty() || m.st.acked_sequence >= report_seq;
+      });
+    }
+  }
   {
-    std::unique_lock lk(m.mu);
-    if (m.thread.joinable())
-      m.cv.wait_for(lk, drain, [&] { return m.backlog.empty(); });
+    std::lock_guard lk(m.mu);
     m.stopping = true;
     if (m.ctx) m.ctx->TryCancel();
     m.cv.notify_all();
   }
-  if (m.thread.joinable()) m.thread.join();
+  if (running) m.thread.join();
   std::lock_guard lk(m.mu);
   if (m.spool) {
     m.enforce_locked(0, 0);
     std::string err;
-    if (!m.spool->store_next_sequence(m.next_seq, err))
+    if (!m.spool->store_next_sequence(m.next_seq, err)) {
+      ++m.st.sequence_write_failures;
       std::fprintf(stderr, "tapir-agent: cannot persist the sequence counter: %s\n", err.c_str());
+    }
   } else {
     for (const auto& e : m.backlog) m.count_drop(e, m.st.dropped_batches_shutdown,
                                                  m.st.dropped_events_shutdown);
     m.backlog.clear();
+    m.sent = 0;
     m.mem_batches = 0;
     m.mem_bytes = 0;
   }
@@ -562,6 +726,7 @@ ExporterStats Exporter::stats() const {
   s.queue_bytes = m.mem_bytes;
   s.in_flight = m.sent;
   s.next_sequence = m.next_seq;
+  s.instance_id = m.instance;
   if (m.spool) {
     s.spool_batches = m.spool->files().size();
     s.spool_bytes = m.spool->bytes();

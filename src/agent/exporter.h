@@ -54,9 +54,14 @@ struct ExporterConfig {
   size_t max_in_flight = 32;
   SpoolConfig spool;
   DropPolicy drop_policy = DropPolicy::kOldest;
-  // Reconnect delay: doubles from initial up to max, with +-50 % jitter.
-  std::chrono::milliseconds backoff_initial{250};
-  std::chrono::milliseconds backoff_max{30000};
+  // Reconnect delay: doubles from initial up to max, with jitter. The same
+  // bounds drive gRPC's own reconnection of the channel, and the agent starts
+  // a stream as soon as the channel is ready again, so a collector that comes
+  // back is streaming again within about backoff_max.
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{1000};
+  // Longest one connection attempt (TCP and TLS handshake) may take.
+  std::chrono::milliseconds connect_timeout{5000};
   // How often an Agent event is sent besides once per connection (0 = only on connect).
   std::chrono::milliseconds report_interval{60000};
 };
@@ -95,6 +100,16 @@ struct ExporterStats {
   uint64_t dropped_events_spool_error = 0;
   uint64_t dropped_batches_shutdown = 0;  // unacknowledged at exit with no spool
   uint64_t dropped_events_shutdown = 0;
+  // Writes of the sequence counter to the spool that failed. Each one starts
+  // a fresh instance id for the numbers that could not be made durable, so
+  // no (instance, sequence) is ever used twice.
+  uint64_t sequence_write_failures = 0;
+  uint64_t instance_changes = 0;
+  // Streams that ended because the collector could not store (it retried and
+  // gave up); their batches were resent.
+  uint64_t store_failures = 0;
+  // Connection attempts whose TLS handshake failed.
+  uint64_t tls_failures = 0;
   uint64_t spool_corrupt_recovered = 0;
   uint64_t connects = 0;  // streams that delivered at least one ack
   uint64_t reconnects = 0;  // stream attempts after the first
@@ -102,6 +117,12 @@ struct ExporterStats {
   bool connected = false;
   std::string last_error;
   uint64_t next_sequence = 0;
+  std::string instance_id;  // the sequence space new batches are numbered in
+
+  uint64_t dropped_events() const {
+    return dropped_events_spool_full + dropped_events_queue_full + dropped_events_spool_error +
+           dropped_events_shutdown;
+  }
 };
 
 class Exporter {
@@ -119,7 +140,10 @@ class Exporter {
   // (it may write to the spool when the in-memory bound is reached).
   void submit(OwnedBatch batch);
   // Waits up to `drain` for every queued batch to be acknowledged, then stops
-  // and moves what is left to the spool.
+  // and moves what is left to the spool (without a spool it is dropped and
+  // counted). The last status report is made after those drops are counted,
+  // and is sent (or spooled) before the exporter stops, so the collector's
+  // last Agent event carries every drop of the run.
   void stop(std::chrono::milliseconds drain);
   // True when everything submitted has been acknowledged or dropped.
   bool idle() const;

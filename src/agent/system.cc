@@ -131,6 +131,10 @@ std::string prometheus_text(const ExporterStats& s, const CaptureCounters& c,
     << "tapir_agent_dropped_events_total{reason=\"spool_error\"} " << s.dropped_events_spool_error << '\n'
     << "tapir_agent_dropped_events_total{reason=\"shutdown\"} " << s.dropped_events_shutdown << '\n';
   metric(o, "tapir_agent_spool_corrupt_total", "counter", "Damaged spool files set aside at start.", s.spool_corrupt_recovered);
+  metric(o, "tapir_agent_sequence_write_failures_total", "counter", "Writes of the sequence counter to the spool that failed.", s.sequence_write_failures);
+  metric(o, "tapir_agent_instance_changes_total", "counter", "Moves to a fresh instance id because the sequence counter could not be persisted.", s.instance_changes);
+  metric(o, "tapir_agent_store_failures_total", "counter", "Streams the collector ended because it could not store the batches (resent).", s.store_failures);
+  metric(o, "tapir_agent_tls_failures_total", "counter", "Connection attempts whose TLS handshake failed.", s.tls_failures);
   metric(o, "tapir_agent_connects_total", "counter", "Streams that got at least one acknowledgement.", s.connects);
   metric(o, "tapir_agent_reconnects_total", "counter", "Stream attempts after the first.", s.reconnects);
   metric(o, "tapir_agent_connected", "gauge", "1 while a stream is acknowledging batches.", s.connected ? 1 : 0);

@@ -1,9 +1,14 @@
 #include "collector/ingest.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/method_handler.h>
+#include <strings.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -22,7 +27,10 @@ struct StreamState {
   uint64_t committed = 0;   // highest sequence committed (or found duplicate)
   uint64_t duplicates = 0;  // duplicates since the last ack
   bool dirty = false;       // something to acknowledge
-  std::string error;        // store failure: the stream ends with it
+  // Store failure: the stream ends with it, and nothing of this stream is
+  // acknowledged (or written) any more, so an ack never covers a batch whose
+  // transaction failed; the agent resends from its oldest unacknowledged one.
+  std::string error;
 };
 
 struct Pending {
@@ -46,6 +54,49 @@ std::string byte_buffer_string(const grpc::ByteBuffer& bb) {
   out.reserve(bb.Length());
   for (const auto& sl : slices) out.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
   return out;
+}
+
+// A failed store transaction is tried again, after a pause that doubles from
+// kRetryInitial to kRetryMax, until IngestOptions::store_retry has passed
+// since the first failure. Each attempt also waits out SQLite's busy timeout
+// (10 s), so with the default 30 s a lock held by another process for up to
+// ~30 s costs nothing but latency; beyond that the streams of the group are
+// failed and their agents resend.
+constexpr auto kRetryInitial = std::chrono::milliseconds(100);
+constexpr auto kRetryMax = std::chrono::milliseconds(2000);
+
+// TLS handshakes that fail never reach the service, and gRPC 1.51 has no
+// hook or counter for them; it logs each one ("Handshake failed ..." from its
+// TLS layer). The collector takes over gRPC's log function, prints what gRPC
+// would have printed, and counts those lines. One process, one collector
+// metrics object: the last IngestServer started is the one counted.
+std::atomic<Metrics*> g_log_metrics{nullptr};
+gpr_log_severity g_print_from = GPR_LOG_SEVERITY_ERROR;
+
+void grpc_log(gpr_log_func_args* a) {
+  if (a->severity >= GPR_LOG_SEVERITY_INFO && a->message &&
+      std::strstr(a->message, "andshake failed") != nullptr) {
+    if (Metrics* m = g_log_metrics.load()) ++m->tls_handshake_failures;
+  }
+  if (a->severity < g_print_from) return;
+  const char* file = a->file ? std::strrchr(a->file, '/') : nullptr;
+  std::fprintf(stderr, "tapir-collector: grpc %s %s:%d] %s\n", gpr_log_severity_string(a->severity),
+               file ? file + 1 : (a->file ? a->file : "?"), a->line, a->message ? a->message : "");
+}
+
+void install_grpc_log(Metrics& m) {
+  g_log_metrics = &m;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // GRPC_VERBOSITY keeps its meaning for what is printed.
+    if (const char* v = std::getenv("GRPC_VERBOSITY")) {
+      if (strcasecmp(v, "DEBUG") == 0) g_print_from = GPR_LOG_SEVERITY_DEBUG;
+      else if (strcasecmp(v, "INFO") == 0) g_print_from = GPR_LOG_SEVERITY_INFO;
+    }
+    gpr_set_log_function(grpc_log);
+    // Handshake failures are logged at INFO by some gRPC releases.
+    gpr_set_log_verbosity(GPR_LOG_SEVERITY_INFO);
+  });
 }
 
 std::string read_file(const std::string& path, std::string& error) {
@@ -101,7 +152,24 @@ class IngestServer::Service final : public grpc::Service {
     std::thread acker([&] {
       std::unique_lock lock(st->mu);
       while (true) {
-        st->cv.wait(lock, [&] { return st->dirty || (reading_done && st->inflight == 0); });
+        st->cv.wait(lock, [&] {
+          return st->dirty || !st->error.empty() || (reading_done && st->inflight == 0);
+        });
+        if (!st->error.empty()) {
+          // The store gave up on some of this stream's batches: say so with a
+          // last ack (covering only what was committed), then end the stream.
+          // Cancelling is what wakes the reader when the agent, waiting for
+          // acks, sends nothing more.
+          v1::ExportAck ack;
+          ack.set_acked_sequence(st->committed);
+          ack.set_duplicates(st->duplicates);
+          ack.set_error("store failed: " + st->error);
+          lock.unlock();
+          stream->Write(ack);
+          ctx->TryCancel();
+          lock.lock();
+          break;
+        }
         if (st->dirty) {
           v1::ExportAck ack;
           ack.set_acked_sequence(st->committed);
@@ -192,6 +260,7 @@ IngestServer::IngestServer(store::Store& store, Metrics& metrics, IngestOptions 
 IngestServer::~IngestServer() { stop(); }
 
 bool IngestServer::start(std::string& error) {
+  install_grpc_log(metrics_);
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (opt_.insecure) {
     creds = grpc::InsecureServerCredentials();
@@ -227,6 +296,8 @@ bool IngestServer::start(std::string& error) {
 }
 
 void IngestServer::stop() {
+  Metrics* mine = &metrics_;
+  g_log_metrics.compare_exchange_strong(mine, nullptr);
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
@@ -277,7 +348,19 @@ void IngestServer::writer_loop() {
       }
       metrics_.queue_depth -= static_cast<int64_t>(group.size());
     }
+    // Batches of a stream that already failed are neither written nor
+    // acknowledged: the agent resends them on its next stream.
+    std::vector<std::unique_ptr<Pending>> skipped;
     in.clear();
+    for (auto& p : group) {
+      bool failed;
+      {
+        std::lock_guard lock(p->stream->mu);
+        failed = !p->stream->error.empty();
+      }
+      if (failed) skipped.push_back(std::move(p));
+    }
+    std::erase_if(group, [](const auto& p) { return !p; });
     for (auto& p : group) {
       in.push_back({p->agent_id, p->batch.sequence(), &p->batch, p->instance});
       in.back().rejects = &p->rejects;
@@ -285,19 +368,9 @@ void IngestServer::writer_loop() {
     }
     std::string err;
     store::InsertResult res;
-    auto t0 = std::chrono::steady_clock::now();
-    try {
-      res = store_.insert(in);
-      ++metrics_.commits;
-      metrics_.observe_commit(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      metrics_.events_in += res.events;
-      metrics_.dedup_hits += res.duplicates;
-      count_rejects(group, res);
-    } catch (const std::exception& e) {
-      err = e.what();
-      ++metrics_.store_errors;
-      std::fprintf(stderr, "tapir-collector: store error: %s\n", e.what());
+    if (!in.empty()) {
+      err = commit_with_retry(in, res);
+      if (err.empty()) count_rejects(group, res);
     }
     for (size_t i = 0; i < group.size(); ++i) {
       auto& st = *group[i]->stream;
@@ -312,7 +385,54 @@ void IngestServer::writer_loop() {
       --st.inflight;
       st.cv.notify_all();
     }
+    for (auto& p : skipped) {
+      std::lock_guard lock(p->stream->mu);
+      --p->stream->inflight;
+      p->stream->cv.notify_all();
+    }
     group.clear();
+  }
+}
+
+std::string IngestServer::commit_with_retry(const std::vector<store::BatchIn>& in,
+                                            store::InsertResult& res) {
+  auto first_failure = std::chrono::steady_clock::time_point{};
+  auto pause = kRetryInitial;
+  for (int attempt = 0;; ++attempt) {
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      res = store_.insert(in);
+      ++metrics_.commits;
+      metrics_.observe_commit(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      metrics_.events_in += res.events;
+      metrics_.dedup_hits += res.duplicates;
+      if (attempt > 0)
+        std::fprintf(stderr, "tapir-collector: store recovered after %d retr%s\n", attempt,
+                     attempt == 1 ? "y" : "ies");
+      return {};
+    } catch (const std::exception& e) {
+      auto cause = store::ErrorCause::kOther;
+      if (const auto* se = dynamic_cast<const store::StoreError*>(&e)) cause = se->cause();
+      metrics_.count_store_error(cause);
+      auto now = std::chrono::steady_clock::now();
+      if (attempt == 0) first_failure = now;
+      bool give_up = now - first_failure >= opt_.store_retry;
+      {
+        std::unique_lock lock(mu_);
+        // Stopping: the agents resend to whichever collector comes next.
+        give_up = give_up || stopping_;
+        std::fprintf(stderr, "tapir-collector: store error (%s): %s; %s\n", store::cause_name(cause),
+                     e.what(), give_up ? "failing the streams, their agents resend" : "retrying");
+        if (give_up) {
+          ++metrics_.commit_give_ups;
+          return e.what();
+        }
+        ++metrics_.commit_retries;
+        cv_.wait_for(lock, pause, [&] { return stopping_; });
+      }
+      pause = std::min(pause * 2, std::chrono::duration_cast<std::chrono::milliseconds>(kRetryMax));
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // each batch only after its transaction committed.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -40,6 +41,10 @@ struct IngestOptions {
   size_t max_inflight_per_stream = 32;
   // Batch and event size limits and how much of refused data is kept.
   ValidationLimits limits;
+  // How long a failing store transaction is retried (pauses of 100 ms
+  // doubling to 2 s; each attempt also waits out SQLite's 10 s busy timeout)
+  // before the streams of its batches are failed and their agents resend.
+  std::chrono::milliseconds store_retry{30000};
 };
 
 struct Pending;
@@ -65,6 +70,9 @@ class IngestServer {
  private:
   void writer_loop();
   void count_rejects(const std::vector<std::unique_ptr<Pending>>& group, const store::InsertResult& res);
+  // Inserts one group, retrying a failed transaction with backoff; the error
+  // of the last attempt when it gives up, empty on success.
+  std::string commit_with_retry(const std::vector<store::BatchIn>& in, store::InsertResult& res);
 
   store::Store& store_;
   Metrics& metrics_;

@@ -34,9 +34,28 @@ std::string Metrics::prometheus() const {
   counter("tapir_collector_dedup_hits_total", "Resent batches that were already stored.",
           dedup_hits.load());
   counter("tapir_collector_commits_total", "Store transactions committed.", commits.load());
-  counter("tapir_collector_store_errors_total", "Store transactions that failed.",
-          store_errors.load());
-  counter("tapir_collector_auth_failures_total", "Agent streams refused.", auth_failures.load());
+  {
+    const char* n = "tapir_collector_store_errors_total";
+    out += std::string("# HELP ") + n + " Store transactions that failed, by cause.\n# TYPE " + n +
+           " counter\n";
+    for (int c = 0; c < store::kErrorCauses; ++c)
+      out += std::string(n) + "{cause=\"" + store::cause_name(static_cast<store::ErrorCause>(c)) +
+             "\"} " + std::to_string(store_errors[static_cast<size_t>(c)].load()) + "\n";
+  }
+  counter("tapir_collector_commit_retries_total",
+          "Failed store transactions tried again (the batches stay unacknowledged meanwhile).",
+          commit_retries.load());
+  counter("tapir_collector_commit_give_ups_total",
+          "Store transactions given up after retrying: their streams were failed and the agents "
+          "resend.",
+          commit_give_ups.load());
+  counter("tapir_collector_auth_failures_total",
+          "Agent streams refused after the TLS handshake (no common name, wrong token or agent id).",
+          auth_failures.load());
+  counter("tapir_collector_tls_handshake_failures_total",
+          "Agent connections whose TLS handshake failed (untrusted or missing client certificate, "
+          "no common protocol).",
+          tls_handshake_failures.load());
   counter("tapir_collector_retention_deleted_total", "Rows deleted by retention.",
           retention_deleted.load());
   counter("tapir_collector_rejected_batches_total",

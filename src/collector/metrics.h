@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "store/store.h"
+
 namespace tapir::collector {
 
 struct Metrics {
@@ -13,8 +15,14 @@ struct Metrics {
   std::atomic<uint64_t> events_in{0};        // events stored
   std::atomic<uint64_t> dedup_hits{0};       // batches already stored, skipped
   std::atomic<uint64_t> commits{0};          // store transactions
-  std::atomic<uint64_t> store_errors{0};     // failed transactions
+  // Failed store transactions, by cause (store::ErrorCause).
+  std::array<std::atomic<uint64_t>, store::kErrorCauses> store_errors{};
+  std::atomic<uint64_t> commit_retries{0};   // failed transactions tried again
+  std::atomic<uint64_t> commit_give_ups{0};  // groups whose streams were failed
   std::atomic<uint64_t> auth_failures{0};    // streams refused
+  // TLS handshakes that failed (no, or an untrusted, client certificate, or
+  // no common protocol): such a connection never reaches the service.
+  std::atomic<uint64_t> tls_handshake_failures{0};
   std::atomic<int64_t> streams_active{0};
   std::atomic<int64_t> queue_depth{0};       // batches waiting for the writer
   std::atomic<uint64_t> retention_deleted{0};
@@ -33,6 +41,9 @@ struct Metrics {
 
   void observe_commit(double seconds);
   void count_reject(int reason, uint64_t bytes);
+  void count_store_error(store::ErrorCause c) {
+    store_errors[static_cast<size_t>(c)].fetch_add(1, std::memory_order_relaxed);
+  }
   std::string prometheus() const;
 };
 

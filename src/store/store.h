@@ -22,10 +22,38 @@ namespace tapir::store {
 
 using schema::Value;
 
+// Why a store operation failed, as far as the backend can tell; the collector
+// counts failures per cause and retries the transient ones.
+enum class ErrorCause : uint8_t {
+  kBusy,      // another connection or process holds the lock past the busy timeout
+  kFull,      // the disk or the database's size limit is full
+  kIo,        // the operating system reported an I/O error
+  kCorrupt,   // the file is damaged or not a database
+  kReadonly,  // no permission to write (file mode, read-only mount)
+  kOther,
+};
+constexpr int kErrorCauses = 6;
+// The metric label of a cause.
+inline const char* cause_name(ErrorCause c) {
+  switch (c) {
+    case ErrorCause::kBusy: return "busy";
+    case ErrorCause::kFull: return "full";
+    case ErrorCause::kIo: return "io";
+    case ErrorCause::kCorrupt: return "corrupt";
+    case ErrorCause::kReadonly: return "readonly";
+    default: return "other";
+  }
+}
+
 // A failure a user can act on (bad path, newer schema, disk full ...).
 class StoreError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& what, ErrorCause cause = ErrorCause::kOther)
+      : std::runtime_error(what), cause_(cause) {}
+  ErrorCause cause() const { return cause_; }
+
+ private:
+  ErrorCause cause_;
 };
 
 // One batch to store, from an authenticated agent.

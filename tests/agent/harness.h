@@ -72,6 +72,15 @@ class CollectorProcess {
     ::waitpid(pid_, &st, 0);
     pid_ = -1;
   }
+  // kill -9: no shutdown, no drain, whatever was not committed is lost to it.
+  void kill9() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int st;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+  }
+  pid_t pid() const { return pid_; }
   void pause() { ::kill(pid_, SIGSTOP); }
   void resume() { ::kill(pid_, SIGCONT); }
   int port() const { return port_; }

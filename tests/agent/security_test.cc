@@ -173,6 +173,25 @@ TEST_P(AgentRefused, WithAClearErrorOnBothSides) {
   } else if (*rc.collector_error) {
     EXPECT_NE(col.err().find(rc.collector_error), std::string::npos) << col.err();
   }
+  std::string m = run({"/usr/bin/curl", "-s", "http://127.0.0.1:" + std::to_string(col.api_port()) +
+                       "/metrics"}, dir).out;
+  auto at = m.find("\ntapir_collector_tls_handshake_failures_total ");
+  ASSERT_NE(at, std::string::npos) << m;
+  long handshakes = std::atol(m.c_str() + at + 46);
+  if (std::string(rc.agent_error) == "TLS was refused") {
+    // Refused in the handshake: the agent counts it; the collector counts the
+    // handshakes it refused itself (as its log says), while one the agent
+    // broke off after the collector's side completed is a closed connection.
+    EXPECT_GE(s.tls_failures, 1u) << s.last_error;
+    if (*rc.collector_error) {
+      EXPECT_GE(handshakes, 1) << m.substr(at, 70);
+    }
+  } else {
+    // Refused by the service after a good handshake: not a TLS failure.
+    EXPECT_EQ(handshakes, 0) << m.substr(at, 70);
+    EXPECT_EQ(s.tls_failures, 0u);
+    EXPECT_EQ(s.last_error.find("TLS was refused"), std::string::npos) << s.last_error;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

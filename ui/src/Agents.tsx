@@ -1,9 +1,13 @@
 // Every agent with its host facts, when it was last heard from, and its
-// counters, so that loss anywhere (kernel, queue, spool) is visible; and how
-// much of what it sent the collector refused (kept in the rejects table).
+// counters, so that loss anywhere (kernel, queue, spool) is visible; how much
+// of what it sent the collector refused (kept in the rejects table); and the
+// collector's own counters that concern agents (refused TLS handshakes,
+// store failures by cause) from its /metrics.
 import { Alert, Box, Card, CardContent, Chip, CircularProgress, Typography } from '@mui/material';
+import { useEffect, useState } from 'react';
 import { Title } from 'react-admin';
 import { formatValue } from './format';
+import { parseMetrics } from './metrics';
 import { num, useAggregate, useJson, type Row } from './useApi';
 
 const COUNTERS: Array<[string, string, boolean]> = [
@@ -15,7 +19,62 @@ const COUNTERS: Array<[string, string, boolean]> = [
   ['counters_events_exported', 'exported', false],
   ['counters_spooled', 'spooled', true],
   ['counters_dropped', 'dropped', true],
+  ['counters_dropped_queue_full', 'dropped: queue full', true],
+  ['counters_dropped_spool_full', 'dropped: spool full', true],
+  ['counters_dropped_spool_error', 'dropped: spool error', true],
+  ['counters_dropped_shutdown', 'dropped: at exit', true],
+  ['counters_sequence_write_failures', 'sequence counter write failures', true],
+  ['counters_store_failures', 'collector store failures', true],
+  ['counters_tls_failures', 'TLS handshake failures', true],
 ];
+
+// Collector counters about agents, by Prometheus series name (labels included).
+const COLLECTOR_COUNTERS: Array<[string, string]> = [
+  ['tapir_collector_tls_handshake_failures_total', 'TLS handshake failures'],
+  ['tapir_collector_auth_failures_total', 'streams refused after TLS'],
+  ['tapir_collector_store_errors_total{cause="busy"}', 'store errors: busy (locked)'],
+  ['tapir_collector_store_errors_total{cause="full"}', 'store errors: disk full'],
+  ['tapir_collector_store_errors_total{cause="io"}', 'store errors: I/O'],
+  ['tapir_collector_store_errors_total{cause="corrupt"}', 'store errors: corrupt'],
+  ['tapir_collector_store_errors_total{cause="readonly"}', 'store errors: read-only'],
+  ['tapir_collector_store_errors_total{cause="other"}', 'store errors: other'],
+  ['tapir_collector_commit_retries_total', 'store transactions retried'],
+  ['tapir_collector_commit_give_ups_total', 'streams failed by the store (agents resent)'],
+];
+
+function CollectorCounters() {
+  const [metrics, setMetrics] = useState<Map<string, number> | undefined>();
+  useEffect(() => {
+    let live = true;
+    fetch('/metrics')
+      .then((r) => (r.ok ? r.text() : ''))
+      .then((t) => live && setMetrics(parseMetrics(t)))
+      .catch(() => live && setMetrics(new Map()));
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!metrics || metrics.size === 0) return null;
+  return (
+    <Card data-testid="collector-card" sx={{ mb: 2 }}>
+      <CardContent>
+        <Typography variant="h6">Collector</Typography>
+        <Box component="table" sx={{ mt: 1, width: '100%', fontSize: 14 }}>
+          <tbody>
+            {COLLECTOR_COUNTERS.map(([k, l]) => (
+              <tr key={k} data-testid={`collector-${l.replace(/[^a-zA-Z]+/g, '-')}`}>
+                <td>{l}</td>
+                <td style={{ textAlign: 'right', fontWeight: 600, color: (metrics.get(k) ?? 0) > 0 ? '#c62828' : undefined }}>
+                  {(metrics.get(k) ?? 0).toLocaleString()}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </Box>
+      </CardContent>
+    </Card>
+  );
+}
 
 // The newest report of each agent.
 export function latestPerAgent(rows: Row[]): Row[] {
@@ -48,6 +107,7 @@ export function Agents() {
   return (
     <Box sx={{ p: 2 }} data-testid="agents">
       <Title title="Agents" />
+      <CollectorCounters />
       {state.loading ? (
         <CircularProgress />
       ) : state.error ? (
@@ -79,14 +139,19 @@ export function Agents() {
                     {String(a.hostname ?? '')} · {String(a.os ?? '')} · {String(a.arch ?? '')} · tapir {String(a.version ?? '')}
                   </Typography>
                   <Typography variant="body2">capturing: {ifaces.join(', ') || '—'}</Typography>
+                  {a.instance_id ? (
+                    <Typography variant="body2" color="text.secondary">
+                      instance {String(a.instance_id)}
+                    </Typography>
+                  ) : null}
                   <Typography variant="body2">
                     last seen {formatValue(a.ts, { type: 'timestamp', name: 'ts' })} · started{' '}
                     {formatValue(a.start_time, { type: 'timestamp', name: 'start_time' })}
                   </Typography>
                   <Box component="table" sx={{ mt: 1, width: '100%', fontSize: 14 }}>
                     <tbody>
-                      {COUNTERS.map(([k, l, bad]) => (
-                        <tr key={k} data-testid={`counter-${l.replace(/ /g, '-')}`}>
+                      {COUNTERS.filter(([k]) => !k.startsWith('counters_dropped_') || num(a[k]) > 0).map(([k, l, bad]) => (
+                        <tr key={k} data-testid={`counter-${l.replace(/[^a-zA-Z]+/g, '-')}`}>
                           <td>{l}</td>
                           <td style={{ textAlign: 'right', fontWeight: 600, color: bad && num(a[k]) > 0 ? '#c62828' : undefined }}>
                             {num(a[k]).toLocaleString()}

@@ -45,6 +45,30 @@ std::string insert_sql(const Resource& r) {
   return "INSERT INTO " + quote_ident(r.name) + "(" + cols + ") VALUES(" + qs + ")";
 }
 
+
+ErrorCause cause_of(int rc) {
+  switch (rc & 0xff) {  // the primary result code of an extended one
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return ErrorCause::kBusy;
+    case SQLITE_FULL:
+      return ErrorCause::kFull;
+    case SQLITE_IOERR:
+      return ErrorCause::kIo;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorCause::kCorrupt;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+      return ErrorCause::kReadonly;
+    default:
+      return ErrorCause::kOther;
+  }
+}
+
+ErrorCause cause_of(sqlite3* db) { return cause_of(sqlite3_extended_errcode(db)); }
+
 class Stmt {
  public:
   Stmt() = default;
@@ -98,10 +122,11 @@ class Stmt {
 
 void exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
     std::string m = err ? err : "unknown";
     sqlite3_free(err);
-    throw StoreError("sqlite: " + m + " in: " + sql);
+    throw StoreError("sqlite: " + m + " in: " + sql, cause_of(db));
   }
 }
 
@@ -110,7 +135,7 @@ void step_done(sqlite3* db, Stmt& s) {
   sqlite3_reset(s.get());
   sqlite3_clear_bindings(s.get());
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    throw StoreError("sqlite: " + std::string(sqlite3_errmsg(db)));
+    throw StoreError("sqlite: " + std::string(sqlite3_errmsg(db)), cause_of(rc));
 }
 
 sqlite3* open_db(const std::string& path, bool readonly) {
@@ -120,7 +145,7 @@ sqlite3* open_db(const std::string& path, bool readonly) {
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    throw StoreError("cannot open database " + path + ": " + m);
+    throw StoreError("cannot open database " + path + ": " + m, ErrorCause::kReadonly);
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   return db;
