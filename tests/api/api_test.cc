@@ -412,3 +412,53 @@ TEST(ApiHttps, ServesOverTlsWithTheCollectorCertificate) {
 
 }  // namespace
 }  // namespace tapir
+
+namespace tapir {
+namespace {
+
+// The UI's files: index.html at /, assets by path, client-side routes fall
+// back to index.html, missing assets and escapes from the directory are 404.
+TEST(ApiStatic, ServesTheUiWithSinglePageFallback) {
+  std::string dir = testing::temp_dir("api-static");
+  std::filesystem::create_directories(dir + "/ui/assets");
+  std::ofstream(dir + "/ui/index.html") << "<!doctype html><title>tapir</title>";
+  std::ofstream(dir + "/ui/assets/app.js") << "console.log(1);";
+  std::ofstream(dir + "/secret.txt") << "not for the web";
+  testing::CollectorProcess c(dir + "/s.db", {"--insecure", "--ui", dir + "/ui"});
+  ASSERT_TRUE(c.start()) << c.output();
+  httplib::Client cli("127.0.0.1", c.api_port);
+  auto index = cli.Get("/");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_EQ(index->body, "<!doctype html><title>tapir</title>");
+  EXPECT_EQ(index->get_header_value("Content-Type"), "text/html");
+  auto js = cli.Get("/assets/app.js");
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->status, 200);
+  EXPECT_EQ(js->body, "console.log(1);");
+  EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript");
+  auto route = cli.Get("/flows/42/show");
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->status, 200);
+  EXPECT_EQ(route->body, index->body);
+  EXPECT_EQ(cli.Get("/assets/missing.js")->status, 404);
+  for (const char* escape : {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt"}) {
+    auto r = cli.Get(escape);
+    ASSERT_TRUE(r) << escape;
+    EXPECT_NE(r->body, "not for the web") << escape;
+  }
+  // The API itself is still behind its token; other methods are refused.
+  EXPECT_EQ(cli.Get("/api/v1/flow")->status, 401);
+  EXPECT_EQ(cli.Post("/api/v1/flow", "x", "text/plain")->status, 405);
+  auto head = cli.Head("/healthz");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  auto options = cli.Options("/api/v1/flow");
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->status, 204);
+  EXPECT_EQ(options->get_header_value("Access-Control-Allow-Origin"), "*");
+}
+
+}  // namespace
+}  // namespace tapir
