@@ -62,7 +62,17 @@ TEST(ApiStarvation, SlowIdleAndTailingClientsDoNotStarveTheApi) {
   }
   std::vector<std::atomic<bool>> slow_closed(kSlow);
   std::atomic<bool> stop_slow{false};
-  std::thread slow_sender([&] {
+  std::thread slow_sender;
+  // Stops the sender however the test ends (a failed ASSERT returns early).
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Joiner() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } joiner{stop_slow, slow_sender};
+  slow_sender = std::thread([&] {
     for (size_t pos = 0; pos < slow_text.size() && !stop_slow; ++pos) {
       for (int i = 0; i < kSlow; ++i)
         if (!slow_closed[static_cast<size_t>(i)] && !tt::send_all(slow[static_cast<size_t>(i)], slow_text.substr(pos, 1)))
@@ -158,7 +168,7 @@ TEST(ApiStarvation, SlowIdleAndTailingClientsDoNotStarveTheApi) {
     httplib::Client anon("127.0.0.1", c.api_port);
     if (i % 2) anon.set_bearer_token_auth("tpr_not_a_token");
     auto r = anon.Get("/api/v1/flow");
-    ASSERT_TRUE(r);
+    ASSERT_TRUE(r) << "request " << i << ": " << httplib::to_string(r.error());
     EXPECT_EQ(r->status, 401);
   }
 
@@ -200,7 +210,7 @@ TEST(ApiStarvation, SlowIdleAndTailingClientsDoNotStarveTheApi) {
     EXPECT_TRUE(slow_closed[static_cast<size_t>(i)]) << "slow connection " << i << " still open";
   }
   stop_slow = true;
-  slow_sender.join();
+  if (slow_sender.joinable()) slow_sender.join();
   m = httplib::Client("127.0.0.1", c.api_port).Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_GE(metric(m->body, "tapir_api_header_timeouts_total"), kSlow) << m->body;
