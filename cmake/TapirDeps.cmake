@@ -34,6 +34,8 @@ find_package(yaml-cpp QUIET)
 if(NOT TAPIR_AGENT_ONLY)
   find_package(SQLite3 REQUIRED)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  # The API server: Boost.Beast on Boost.Asio (header-only, libboost-dev).
+  find_package(Boost 1.74 REQUIRED)
   find_package(nlohmann_json 3 REQUIRED)
 endif()
 

@@ -1,4 +1,6 @@
 // tapir-collector: gRPC ingest from agents, the store, and the query API.
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -12,7 +14,7 @@
 
 namespace {
 
-// Parses "90", "90s", "15m", "12h", "7d" into nanoseconds; false on error.
+// Parses "500ms", "90", "90s", "15m", "12h", "7d" into nanoseconds; false on error.
 bool parse_duration(const std::string& s, int64_t& ns) {
   if (s.empty()) return false;
   size_t i = 0;
@@ -20,9 +22,24 @@ bool parse_duration(const std::string& s, int64_t& ns) {
   if (i == 0 || i > 12) return false;
   int64_t n = std::stoll(s.substr(0, i));
   std::string u = s.substr(i);
+  if (u == "ms") {
+    ns = n * 1'000'000;
+    return true;
+  }
   int64_t mult = u.empty() || u == "s" ? 1 : u == "m" ? 60 : u == "h" ? 3600 : u == "d" ? 86400 : 0;
   if (!mult) return false;
   ns = n * mult * tapir::kNsPerSec;
+  return true;
+}
+
+// A positive duration option into milliseconds; false (with a message) on error.
+bool duration_option(const char* name, const std::string& text, std::chrono::milliseconds& out) {
+  int64_t ns = 0;
+  if (!parse_duration(text, ns) || ns <= 0) {
+    std::fprintf(stderr, "tapir-collector: bad %s '%s'\n", name, text.c_str());
+    return false;
+  }
+  out = std::chrono::milliseconds(std::max<int64_t>(1, ns / 1'000'000));
   return true;
 }
 
@@ -61,6 +78,28 @@ int main(int argc, char** argv) {
   app.add_option("--api-key", api.tls_key, "private key for --api-cert");
   app.add_option("--ui", api.static_dir, "directory with the web UI, served at /");
   app.add_flag("--no-api-auth", no_api_auth, "serve the API without bearer tokens");
+  std::string header_timeout = "10s", idle_timeout = "60s";
+  app.add_option("--api-header-timeout", header_timeout,
+                 "close an API connection whose request head (or TLS handshake) takes longer")
+      ->capture_default_str();
+  app.add_option("--api-idle-timeout", idle_timeout, "close an idle keep-alive API connection after this")
+      ->capture_default_str();
+  app.add_option("--api-max-connections", api.max_connections, "API connections open at once (beyond: 503)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--api-max-per-address", api.max_per_address,
+                 "API connections open from one client address (beyond: 429)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--api-workers", api.workers, "threads running API store queries")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--api-queue", api.queue, "API requests waiting for a worker (beyond: 503)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--api-max-streams", api.max_streams, "live tails open at once (beyond: 503)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1'000'000));
   app.add_option("--retention-age", retention_age, "delete events older than this (e.g. 7d)");
   app.add_option("--retention-bytes", retention_bytes, "keep the database below this many bytes");
   app.add_option("--retention-interval", retention_interval, "how often retention runs")
@@ -79,6 +118,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   retention.max_bytes = retention_bytes;
+  if (!duration_option("--api-header-timeout", header_timeout, api.header_timeout) ||
+      !duration_option("--api-idle-timeout", idle_timeout, api.idle_timeout))
+    return 2;
   auto colon = api_listen.rfind(':');
   if (colon == std::string::npos) {
     std::fprintf(stderr, "tapir-collector: --api-listen needs host:port\n");

@@ -7,6 +7,7 @@
 
 #include "../collector/events.h"
 #include "../collector/harness.h"
+#include "load.h"
 
 namespace tapir {
 namespace {
@@ -401,7 +402,7 @@ TEST(ApiHttps, ServesOverTlsWithTheCollectorCertificate) {
   std::string dir = testing::temp_dir("api-https");
   auto certs = testing::Certs::make(dir);
   testing::CollectorProcess c(dir + "/h.db", {"--insecure", "--api-cert", certs.cert("server"), "--api-key",
-                                              certs.key("server")});
+                                              certs.key("server"), "--api-header-timeout", "1s"});
   ASSERT_TRUE(c.start()) << c.output();
   EXPECT_NE(c.output().find("API on https://"), std::string::npos) << c.output();
   int st = 0;
@@ -421,10 +422,75 @@ TEST(ApiHttps, ServesOverTlsWithTheCollectorCertificate) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("X-Total-Count"),
             testing::sqlite(dir + "/h.db", "SELECT COUNT(*) FROM flow WHERE dst_port = 443"));
+  // A connection that never sends its ClientHello is closed by the header timeout.
+  int silent = testing::connect_from("127.0.0.1", c.api_port);
+  ASSERT_GE(silent, 0);
+  EXPECT_TRUE(testing::peer_closed(silent, 30000));
+  ::close(silent);
   httplib::SSLClient stranger("localhost", c.api_port);
   stranger.set_ca_cert_path(certs.cert("rogue-ca").c_str());
   stranger.enable_server_certificate_verification(true);
   EXPECT_FALSE(stranger.Get("/healthz"));
+}
+
+}  // namespace
+}  // namespace tapir
+
+namespace tapir {
+namespace {
+
+// The UI's files: index.html at /, assets by path, client-side routes fall
+// back to index.html, missing assets and escapes from the directory are 404.
+TEST(ApiStatic, ServesTheUiWithSinglePageFallback) {
+  std::string dir = testing::temp_dir("api-static");
+  std::filesystem::create_directories(dir + "/ui/assets");
+  std::ofstream(dir + "/ui/index.html") << "<!doctype html><title>tapir</title>";
+  std::ofstream(dir + "/ui/assets/app.js") << "console.log(1);";
+  std::ofstream(dir + "/secret.txt") << "not for the web";
+  testing::CollectorProcess c(dir + "/s.db", {"--insecure", "--ui", dir + "/ui", "--api-idle-timeout", "1s"});
+  ASSERT_TRUE(c.start()) << c.output();
+  httplib::Client cli("127.0.0.1", c.api_port);
+  auto index = cli.Get("/");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->status, 200);
+  EXPECT_EQ(index->body, "<!doctype html><title>tapir</title>");
+  EXPECT_EQ(index->get_header_value("Content-Type"), "text/html");
+  auto js = cli.Get("/assets/app.js");
+  ASSERT_TRUE(js);
+  EXPECT_EQ(js->status, 200);
+  EXPECT_EQ(js->body, "console.log(1);");
+  EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript");
+  auto route = cli.Get("/flows/42/show");
+  ASSERT_TRUE(route);
+  EXPECT_EQ(route->status, 200);
+  EXPECT_EQ(route->body, index->body);
+  EXPECT_EQ(cli.Get("/assets/missing.js")->status, 404);
+  for (const char* escape : {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt"}) {
+    auto r = cli.Get(escape);
+    ASSERT_TRUE(r) << escape;
+    EXPECT_NE(r->body, "not for the web") << escape;
+  }
+  // The API itself is still behind its token; other methods are refused.
+  EXPECT_EQ(cli.Get("/api/v1/flow")->status, 401);
+  EXPECT_EQ(cli.Post("/api/v1/flow", "x", "text/plain")->status, 405);
+  auto head = cli.Head("/healthz");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  auto options = cli.Options("/api/v1/flow");
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->status, 204);
+  EXPECT_EQ(options->get_header_value("Access-Control-Allow-Origin"), "*");
+  // A keep-alive connection is served, then closed once idle for the idle timeout.
+  int fd = testing::connect_from("127.0.0.1", c.api_port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(testing::send_all(fd, testing::get_request("/healthz")));
+  auto r = testing::read_reply(fd);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "ok\n");
+  EXPECT_TRUE(testing::peer_closed(fd, 30000));
+  ::close(fd);
 }
 
 }  // namespace
