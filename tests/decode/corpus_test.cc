@@ -259,8 +259,8 @@ const Difference kIcmpQuote = {
     "and points at the quote: the quote, decoded on its own, is compared instead"};
 const Difference kUnsupportedArp = {
     "ARP with other than Ethernet/IPv4 sizes or types (arp-too-long-tha, arp-leak)",
-    "tshark prints the odd-length addresses; Tapir flags kBadArp and keeps only the type "
-    "fields and opcode: those are compared"};
+    "Tapir flags kBadArp; the type fields and opcode are compared here, the addresses "
+    "(kept where their form is known) in tests/analyzers/arp_icmp_corpus_test"};
 
 // The oracle's innermost view (make_oracle.sh: the innermost TCP/UDP and the
 // IP header in front of it, else the innermost IP) against the decoder's.
