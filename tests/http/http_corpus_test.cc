@@ -267,5 +267,57 @@ TEST(ZeekHttp, WeirdsAreAnomalies) {
   EXPECT_EQ(compared, 2);
 }
 
+// Suricata's test.yaml checks on HTTP transactions (http and alert events
+// carry the same http.* fields), matched by the client's port.
+TEST(SuricataHttp, TestYamlChecks) {
+  int compared = 0;
+  for (const char* cs : {"bug-814", "decode-teredo-01"}) {
+    const std::string dir = corpus_path(std::string("suricata-verify/") + cs);
+    const auto ev = http_events(dir + "/input.pcap");
+    for (const auto& d : std::filesystem::directory_iterator(dir + "/expected")) {
+      for (const auto& checks : testing::suricata_filters(d.path().string() + "/test.yaml")) {
+        if (!checks.count("http.http_method") || !checks.count("src_port")) continue;
+        SCOPED_TRACE(std::string(cs) + " port " + checks.at("src_port"));
+        // fileinfo events of a download go server to client.
+        const uint32_t sp = static_cast<uint32_t>(std::stoul(checks.at("src_port")));
+        const uint32_t dp = static_cast<uint32_t>(std::stoul(checks.at("dest_port")));
+        auto list = conn_events(ev, sp, dp);
+        if (list.empty()) list = conn_events(ev, dp, sp);
+        ASSERT_FALSE(list.empty());
+        const size_t tx = checks.count("tx_id") ? std::stoul(checks.at("tx_id")) : 0;
+        ASSERT_LT(tx, list.size());
+        const v1::Http& h = *list[tx];
+        for (const auto& [k, v] : checks) {
+          if (k.rfind("http.", 0) != 0) continue;
+          ++compared;
+          if (k == "http.hostname") {
+            EXPECT_EQ(h.host(), v);
+          } else if (k == "http.http_method") {
+            EXPECT_EQ(h.method(), v);
+          } else if (k == "http.url") {
+            EXPECT_EQ(h.uri(), v);
+          } else if (k == "http.protocol") {
+            EXPECT_EQ("HTTP/" + h.version(), v);
+          } else if (k == "http.http_user_agent") {
+            EXPECT_EQ(h.user_agent(), v);
+          } else if (k == "http.http_refer") {
+            EXPECT_EQ(h.referer(), v);
+          } else if (k == "http.http_content_type") {
+            EXPECT_EQ(h.response_content_type(), v);
+          } else if (k == "http.status") {
+            EXPECT_EQ(std::to_string(h.status()), v);
+          } else if (k == "http.length") {
+            EXPECT_EQ(std::to_string(h.response_body_len()), v);
+          } else {
+            ADD_FAILURE() << "unhandled Suricata check " << k;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GE(compared, 20);
+  std::printf("Suricata http checks compared: %d\n", compared);
+}
+
 }  // namespace
 }  // namespace tapir

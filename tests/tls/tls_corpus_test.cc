@@ -25,6 +25,7 @@ using testing::read_tsv;
 using testing::Row;
 using testing::run_engine;
 using testing::split_str;
+using testing::suricata_filters;
 
 // Captures with a tshark TLS table.
 const char* const kTlsCaptures[] = {
@@ -383,34 +384,6 @@ std::string format_utc(int64_t secs) {
   char b[32];
   std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
   return b;
-}
-
-// The match blocks of one test.yaml's filters ("key: value", folded
-// continuation lines joined), one map per filter.
-std::vector<std::map<std::string, std::string>> suricata_filters(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, key;
-  std::vector<std::map<std::string, std::string>> out;
-  static const std::regex kKey(R"(^\s*-?\s*([A-Za-z_.\[\]0-9-]+):\s*(.*)$)");
-  while (std::getline(in, line)) {
-    if (line.find("- filter:") != std::string::npos) {
-      out.emplace_back();
-      key.clear();
-      continue;
-    }
-    if (out.empty()) continue;
-    std::smatch m;
-    if (std::regex_match(line, m, kKey)) {
-      key = m[1];
-      std::string v = m[2];
-      if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
-      out.back()[key] = v;
-    } else if (!key.empty()) {
-      const size_t b = line.find_first_not_of(' ');
-      if (b != std::string::npos) out.back()[key] += " " + line.substr(b);
-    }
-  }
-  return out;
 }
 
 // Suricata checks that need a feature Tapir does not report, with the reason.
