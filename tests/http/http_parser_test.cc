@@ -2,6 +2,7 @@
 // byte at a time: the result must not depend on how the stream was cut.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -154,6 +155,8 @@ struct SmuggleCase {
   const char* framing;  // header lines between the request line and the blank line
   std::vector<std::string> anomalies;
 };
+
+void PrintTo(const SmuggleCase& c, std::ostream* os) { *os << c.name; }
 
 class Smuggling : public ::testing::TestWithParam<std::tuple<SmuggleCase, bool>> {};
 
