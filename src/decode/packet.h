@@ -146,6 +146,9 @@ struct ArpInfo {
   uint16_t hw_type = 0;
   uint16_t proto_type = 0;
   uint16_t opcode = 0;
+  uint8_t hw_len = 0;
+  uint8_t proto_len = 0;
+  bool has_macs = false;  // the MACs below were read (6-byte Ethernet/IEEE 802 addresses)
   MacAddr sender_mac{};
   MacAddr target_mac{};
   IpAddr sender_ip;

@@ -3,7 +3,10 @@
 // fields (matched by capture time), and no event appears that tshark lacks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -58,13 +61,17 @@ const Case kArpCases[] = {
     {"zeek/q-in-q/q-in-q.pcap", "zeek/q-in-q/q-in-q.arp.tsv"},
 };
 
-// Deliberate difference: v1::Arp describes Ethernet/IPv4 ARP (hardware
-// length 6, protocol length 4). tshark shows other ARP variants with the MAC
-// or IPv4 columns empty; the decoder counts those frames as bad_arp/
-// truncated_arp and no Arp event is made.
+// Every ARP frame tshark shows is an event. ARP of another hardware or
+// protocol type, or with other address lengths (arp-too-long-tha, arp-leak),
+// carries anomalies and only the addresses tshark can show too: MACs for
+// 6-byte Ethernet addresses, IPv4 for 4-byte IPv4 addresses.
 bool tshark_row_is_ethernet_ipv4(const std::map<std::string, std::string>& row) {
   return !row.at("arp.src.hw_mac").empty() && !row.at("arp.src.proto_ipv4").empty() &&
          !row.at("arp.dst.hw_mac").empty() && !row.at("arp.dst.proto_ipv4").empty();
+}
+
+std::string mac_or_empty(const std::string& raw) {
+  return raw.empty() ? "" : mac_bytes_to_string(raw);
 }
 
 class ArpVsTshark : public ::testing::TestWithParam<Case> {};
@@ -77,7 +84,6 @@ TEST_P(ArpVsTshark, EveryMessageMatches) {
   std::vector<bool> used(events.size(), false);
   size_t expected = 0;
   for (const auto& row : table.rows) {
-    if (!tshark_row_is_ethernet_ipv4(row)) continue;
     ++expected;
     SCOPED_TRACE(std::string(c.pcap) + " frame " + row.at("frame"));
     const int64_t ts = tsv_ns(row.at("time_epoch"));
@@ -91,16 +97,22 @@ TEST_P(ArpVsTshark, EveryMessageMatches) {
     }
     ASSERT_NE(a, nullptr) << "no Arp event at this time";
     EXPECT_EQ(std::to_string(a->opcode()), row.at("arp.opcode"));
-    EXPECT_EQ(mac_bytes_to_string(a->sender_mac()), row.at("arp.src.hw_mac"));
+    EXPECT_EQ(mac_or_empty(a->sender_mac()), row.at("arp.src.hw_mac"));
     EXPECT_EQ(ip_text(a->sender_ip()), row.at("arp.src.proto_ipv4"));
-    EXPECT_EQ(mac_bytes_to_string(a->target_mac()), row.at("arp.dst.hw_mac"));
+    EXPECT_EQ(mac_or_empty(a->target_mac()), row.at("arp.dst.hw_mac"));
     EXPECT_EQ(ip_text(a->target_ip()), row.at("arp.dst.proto_ipv4"));
+    EXPECT_EQ(a->anomalies().empty(), tshark_row_is_ethernet_ipv4(row));
     EXPECT_EQ(a->op(), row.at("arp.opcode") == "1"   ? v1::ARP_REQUEST
                        : row.at("arp.opcode") == "2" ? v1::ARP_REPLY
                                                      : v1::ARP_OP_UNKNOWN);
-    EXPECT_EQ(a->gratuitous(), row.at("arp.src.proto_ipv4") == row.at("arp.dst.proto_ipv4"));
-    EXPECT_EQ(a->hw_type(), 1u);
-    EXPECT_EQ(a->proto_type(), 0x0800u);
+    EXPECT_EQ(a->gratuitous(), !row.at("arp.src.proto_ipv4").empty() &&
+                                   row.at("arp.src.proto_ipv4") == row.at("arp.dst.proto_ipv4"));
+    if (tshark_row_is_ethernet_ipv4(row)) {
+      EXPECT_EQ(a->hw_type(), 1u);
+      EXPECT_EQ(a->proto_type(), 0x0800u);
+      EXPECT_EQ(a->hw_len(), 6u);
+      EXPECT_EQ(a->proto_len(), 4u);
+    }
   }
   EXPECT_EQ(events.size(), expected) << "events that tshark does not show";
 }
@@ -125,6 +137,53 @@ TEST(Arp, ReplyRttFromRequest) {
     EXPECT_FALSE(e.arp().mac_mismatch());
     EXPECT_EQ(e.arp().eth_src(), e.arp().sender_mac());
   }
+}
+
+// Zeek's bad_arp explanations for arp-leak.pcap, frame by frame, from its
+// btest baseline scripts.base.protocols.arp.bad/.stdout (the corpus keeps the
+// test script; the baseline is zeek/zeek testing/btest/Baseline). Zeek names
+// the first problem it finds; Tapir lists every one, so Zeek's is among them.
+TEST(Arp, UnusualLengthsReportedAsZeekBadArp) {
+  const auto ev = run("zeek/arp-leak/arp-leak.pcap", "arp", v1::Event::kArp);
+  const v1::ArpAnomaly zeek[] = {v1::ARP_BAD_HW_LEN,    v1::ARP_BAD_HW_LEN,
+                                 v1::ARP_BAD_PROTO_LEN, v1::ARP_BAD_PROTO_LEN,
+                                 v1::ARP_BAD_HW_LEN,    v1::ARP_BAD_HW_LEN};
+  ASSERT_EQ(ev.size(), std::size(zeek));
+  for (size_t i = 0; i < ev.size(); ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i + 1));
+    const auto& an = ev[i].arp().anomalies();
+    EXPECT_NE(std::find(an.begin(), an.end(), zeek[i]), an.end());
+    EXPECT_EQ(ev[i].arp().hw_type(), 1u);          // Zeek: hrd=1
+    EXPECT_EQ(ev[i].arp().proto_type(), 0x0800u);  // Zeek: pro=2048
+    if (zeek[i] == v1::ARP_BAD_HW_LEN) {
+      EXPECT_EQ(ev[i].arp().hw_len(), 255u);  // hln=255
+    } else {
+      EXPECT_EQ(ev[i].arp().proto_len(), 255u);  // pln=255
+    }
+  }
+}
+
+// tcpdump -v on arp-too-long-tha: "ARP, Unknown Hardware (12336) (len 14),
+// IPv4 (len 4), Request who-has 48.48.48.48 ... tell 48.48.48.48".
+TEST(Arp, UnknownHardwareTypeAsTcpdumpPrintsIt) {
+  std::ifstream in(corpus("tcpdump/arp-too-long-tha/expected/arp-too-long-tha.out"));
+  std::string out((std::istreambuf_iterator<char>(in)), {});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m,
+                                std::regex(R"(Unknown Hardware \((\d+)\) \(len (\d+)\), IPv4 \(len (\d+)\), Request who-has ([0-9.]+) .* tell ([0-9.]+))")));
+  const auto ev = run("tcpdump/arp-too-long-tha/arp-too-long-tha.pcap", "arp", v1::Event::kArp);
+  ASSERT_EQ(ev.size(), 1u);
+  const v1::Arp& a = ev[0].arp();
+  EXPECT_EQ(std::to_string(a.hw_type()), m[1].str());
+  EXPECT_EQ(std::to_string(a.hw_len()), m[2].str());
+  EXPECT_EQ(std::to_string(a.proto_len()), m[3].str());
+  EXPECT_EQ(ip_text(a.target_ip()), m[4].str());
+  EXPECT_EQ(ip_text(a.sender_ip()), m[5].str());
+  EXPECT_EQ(a.op(), v1::ARP_REQUEST);
+  EXPECT_EQ(std::vector<int>(a.anomalies().begin(), a.anomalies().end()),
+            std::vector<int>{v1::ARP_UNKNOWN_HW_TYPE});
+  EXPECT_TRUE(a.sender_mac().empty());
+  EXPECT_FALSE(a.mac_mismatch());
 }
 
 TEST(Arp, VlanTagsCarried) {

@@ -2,7 +2,9 @@
 // byte at a time: the result must not depend on how the stream was cut.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "analyzers/http/parser.h"
@@ -142,6 +144,84 @@ TEST_P(Both, FramingConflictsReported) {
   EXPECT_EQ(r.anomalies,
             (std::vector<std::string>{"conflicting Content-Length headers",
                                       "both Content-Length and chunked"}));
+}
+
+// Requests smuggled behind Transfer-Encoding values that two servers can
+// frame differently (RFC 9112 6.1 and 6.3). Each is decoded as chunked, as
+// Zeek does, so the request after the chunked body is seen; the anomalies
+// say why another server might not have seen it.
+struct SmuggleCase {
+  const char* name;
+  const char* framing;  // header lines between the request line and the blank line
+  std::vector<std::string> anomalies;
+};
+
+void PrintTo(const SmuggleCase& c, std::ostream* os) { *os << c.name; }
+
+class Smuggling : public ::testing::TestWithParam<std::tuple<SmuggleCase, bool>> {};
+
+TEST_P(Smuggling, ChunkedBodyThenSmuggledRequest) {
+  const auto& [c, bytewise] = GetParam();
+  const std::string s = std::string("POST / HTTP/1.1\r\nHost: target\r\n") + c.framing +
+                        "\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: target\r\n\r\n";
+  const Recorder r = run(MessageParser::Kind::kRequest, s, bytewise);
+  ASSERT_EQ(r.msgs.size(), 2u);
+  EXPECT_TRUE(r.msgs[0].done);
+  EXPECT_EQ(r.msgs[0].body, 0u);
+  EXPECT_EQ(r.msgs[1].start, "GET /smuggled 1.1");
+  EXPECT_TRUE(r.msgs[1].done);
+  EXPECT_EQ(r.anomalies, c.anomalies);
+}
+
+const SmuggleCase kSmuggleCases[] = {
+    {"chunked_twice", "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+     {"multiple Transfer-Encoding headers", "multiple transfer codings",
+      "chunked applied more than once"}},
+    // Zeek http/261 variant 10 (HTTP_chunked_multi, addl ", identity").
+    {"chunked_identity", "Transfer-Encoding: chunked, identity\r\n",
+     {"multiple transfer codings", "chunked is not the final transfer coding"}},
+    // The same list over two lines (RFC 9110 5.3: one field, in order).
+    {"chunked_then_identity_line",
+     "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+     {"multiple Transfer-Encoding headers", "multiple transfer codings",
+      "chunked is not the final transfer coding"}},
+    {"gzip_chunked", "Transfer-Encoding: gzip, chunked\r\n", {"multiple transfer codings"}},
+    // Zeek: HTTP_content_length_and_chunked. The Content-Length would swallow
+    // the smuggled request as body.
+    {"content_length_and_chunked", "Content-Length: 45\r\nTransfer-Encoding: chunked\r\n",
+     {"both Content-Length and chunked"}},
+    {"chunked_mixed_case", "transfer-encoding: ChUnKeD\r\n", {}},
+};
+
+INSTANTIATE_TEST_SUITE_P(TransferEncoding, Smuggling,
+                         ::testing::Combine(::testing::ValuesIn(kSmuggleCases), ::testing::Bool()),
+                         [](const auto& p) {
+                           return std::string(std::get<0>(p.param).name) +
+                                  (std::get<1>(p.param) ? "_bytewise" : "_whole");
+                         });
+
+TEST(HttpParser, TransferEncodingInHttp10) {
+  // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+  const Recorder r = run(MessageParser::Kind::kRequest,
+                         "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                         false);
+  ASSERT_EQ(r.msgs.size(), 1u);
+  EXPECT_EQ(r.msgs[0].body, 3u);
+  EXPECT_EQ(r.anomalies, std::vector<std::string>{"Transfer-Encoding in an HTTP/1.0 message"});
+}
+
+TEST(HttpParser, StatusLineDetection) {
+  auto yes = [](const std::string& s) {
+    return looks_like_status_line(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  EXPECT_TRUE(yes("HTTP/1.1 200 OK\r\n"));
+  EXPECT_TRUE(yes("HTTP/1.0 404 Not Found\r\n"));
+  EXPECT_TRUE(yes("HTTP/1.1 204\r\n\r\n"));
+  EXPECT_FALSE(yes("HTTP/1.1 2000 OK\r\n"));
+  EXPECT_FALSE(yes("HTTP/1.1 600 Nope\r\n"));
+  EXPECT_FALSE(yes("HTTP/2 200 OK\r\n\r\n"));
+  EXPECT_FALSE(yes("RTSP/1.0 200 OK\r\n"));
+  EXPECT_FALSE(yes("HTTP/1.1 20"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Feeds, Both, ::testing::Bool(),

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,34 @@ inline std::vector<v1::Event> run_engine(const std::string& path,
   auto events = run_capture(path, analyzers, {}, err);
   if (error) *error = err;
   return events;
+}
+
+// The match blocks of one test.yaml's filters ("key: value", folded
+// continuation lines joined), one map per filter.
+inline std::vector<std::map<std::string, std::string>> suricata_filters(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, key;
+  std::vector<std::map<std::string, std::string>> out;
+  static const std::regex kKey(R"(^\s*-?\s*([A-Za-z_.\[\]0-9-]+):\s*(.*)$)");
+  while (std::getline(in, line)) {
+    if (line.find("- filter:") != std::string::npos) {
+      out.emplace_back();
+      key.clear();
+      continue;
+    }
+    if (out.empty()) continue;
+    std::smatch m;
+    if (std::regex_match(line, m, kKey)) {
+      key = m[1];
+      std::string v = m[2];
+      if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+      out.back()[key] = v;
+    } else if (!key.empty()) {
+      const size_t b = line.find_first_not_of(' ');
+      if (b != std::string::npos) out.back()[key] += " " + line.substr(b);
+    }
+  }
+  return out;
 }
 
 inline std::string hex(const std::string& raw, const char* sep = "") {

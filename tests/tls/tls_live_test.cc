@@ -75,8 +75,8 @@ class TlsLive : public ::testing::Test {
     return out;
   }
 
-  // tshark's reading of the capture's ClientHello/ServerHello.
-  std::map<std::string, std::string> tshark_fields(int type) {
+  // tshark's reading of the capture's ClientHello/ServerHello (the nth one, from 0).
+  std::map<std::string, std::string> tshark_fields(int type, int nth = 0) {
     const std::string fields[] = {"tls.handshake.extensions_server_name",
                                   "tls.handshake.extensions_alpn_str", "tls.handshake.ja3_full",
                                   "tls.handshake.ja3", "tls.handshake.ja3s_full",
@@ -89,6 +89,8 @@ class TlsLive : public ::testing::Test {
       argv.push_back(f);
     }
     std::string text = output_of(argv, path("tshark.out"));
+    for (int i = 0; i < nth && text.find('\n') != std::string::npos; ++i)
+      text = text.substr(text.find('\n') + 1);
     text = text.substr(0, text.find('\n'));
     const auto vals = testing::split_str(text, "\t");
     std::map<std::string, std::string> m;
@@ -172,9 +174,24 @@ TEST_F(TlsLive, Tls13HelloRetryRequest) {
   const auto ev = handshake({"-groups", "P-256"},
                             {"-tls1_3", "-servername", "hrr.example", "-groups", "X25519:P-256"});
   ASSERT_EQ(ev.size(), 1u) << read_file(path("client.log"));
-  EXPECT_TRUE(ev[0].hello_retry());
-  EXPECT_EQ(ev[0].version_name(), "TLSv1.3");
-  EXPECT_EQ(ev[0].sni(), "hrr.example");
+  const v1::Tls& t = ev[0];
+  EXPECT_TRUE(t.hello_retry());
+  EXPECT_EQ(t.version_name(), "TLSv1.3");
+  EXPECT_EQ(t.sni(), "hrr.example");
+  // tshark lists both ClientHellos and both ServerHellos (the first is the
+  // HelloRetryRequest); each has its own fingerprint on the one event.
+  EXPECT_EQ(t.ja3(), tshark_fields(1, 0).at("tls.handshake.ja3_full"));
+  EXPECT_EQ(t.retry_ja3(), tshark_fields(1, 1).at("tls.handshake.ja3_full"));
+  EXPECT_EQ(t.retry_ja3_hash(), tshark_fields(1, 1).at("tls.handshake.ja3"));
+  EXPECT_EQ(t.hello_retry_ja3s(), tshark_fields(2, 0).at("tls.handshake.ja3s_full"));
+  EXPECT_EQ(t.ja3s(), tshark_fields(2, 1).at("tls.handshake.ja3s_full"));
+  EXPECT_EQ(t.ja3s_hash(), tshark_fields(2, 1).at("tls.handshake.ja3s"));
+  EXPECT_EQ(t.hello_retry_group(), 0x0017u);  // P-256, the server's only group
+  EXPECT_EQ(std::vector<uint32_t>(t.key_share_groups().begin(), t.key_share_groups().end()),
+            (std::vector<uint32_t>{0x001d}));
+  EXPECT_EQ(std::vector<uint32_t>(t.retry_key_share_groups().begin(),
+                                  t.retry_key_share_groups().end()),
+            (std::vector<uint32_t>{0x0017}));
 }
 
 TEST_F(TlsLive, CurlAgainstHttpsServer) {

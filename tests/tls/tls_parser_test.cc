@@ -6,96 +6,12 @@
 #include <vector>
 
 #include "analyzers/tls/parser.h"
+#include "tls_build.h"
 
 namespace tapir::analyzers::tls {
 namespace {
 
-using Buf = std::vector<uint8_t>;
-
-void put16(Buf& b, uint16_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 8));
-  b.push_back(static_cast<uint8_t>(v));
-}
-void put24(Buf& b, uint32_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 16));
-  put16(b, static_cast<uint16_t>(v));
-}
-void append(Buf& b, const Buf& x) { b.insert(b.end(), x.begin(), x.end()); }
-Buf vec16(const Buf& x) {
-  Buf b;
-  put16(b, static_cast<uint16_t>(x.size()));
-  append(b, x);
-  return b;
-}
-Buf extension(uint16_t type, const Buf& data) {
-  Buf b;
-  put16(b, type);
-  append(b, vec16(data));
-  return b;
-}
-
-// A ClientHello body in the shape a TLS 1.3 browser sends (GREASE included).
-Buf client_hello_body() {
-  Buf b;
-  put16(b, 0x0303);
-  b.insert(b.end(), 32, 0x11);  // random
-  b.push_back(32);
-  b.insert(b.end(), 32, 0x22);  // legacy session id
-  Buf ciphers;
-  for (uint16_t c : {0x0a0a, 0x1301, 0x1302, 0xc02b}) put16(ciphers, c);
-  append(b, vec16(ciphers));
-  b.push_back(1);
-  b.push_back(0);  // null compression
-  Buf exts;
-  append(exts, extension(0x1a1a, {}));  // GREASE
-  Buf sni_entry = {0};
-  const std::string host = "example.org";
-  put16(sni_entry, static_cast<uint16_t>(host.size()));
-  sni_entry.insert(sni_entry.end(), host.begin(), host.end());
-  append(exts, extension(ext::kServerName, vec16(sni_entry)));
-  Buf groups;
-  for (uint16_t g : {0x2a2a, 0x001d, 0x0017}) put16(groups, g);
-  append(exts, extension(ext::kSupportedGroups, vec16(groups)));
-  append(exts, extension(ext::kEcPointFormats, {1, 0}));
-  Buf sigs;
-  for (uint16_t s : {0x0403, 0x0804}) put16(sigs, s);
-  append(exts, extension(ext::kSignatureAlgorithms, vec16(sigs)));
-  Buf alpn;
-  for (const std::string p : {"h2", "http/1.1"}) {
-    alpn.push_back(static_cast<uint8_t>(p.size()));
-    alpn.insert(alpn.end(), p.begin(), p.end());
-  }
-  append(exts, extension(ext::kAlpn, vec16(alpn)));
-  Buf ks;
-  put16(ks, 0x001d);
-  put16(ks, 32);
-  ks.insert(ks.end(), 32, 0x33);
-  append(exts, extension(ext::kKeyShare, vec16(ks)));
-  append(exts, extension(ext::kSupportedVersions, {6, 0x3a, 0x3a, 0x03, 0x04, 0x03, 0x03}));
-  append(b, vec16(exts));
-  return b;
-}
-
-Buf handshake(uint8_t type, const Buf& body) {
-  Buf b = {type};
-  put24(b, static_cast<uint32_t>(body.size()));
-  append(b, body);
-  return b;
-}
-
-// Cuts handshake bytes into records of at most `max` bytes each.
-Buf records(const Buf& hs, size_t max, uint8_t type = content::kHandshake) {
-  Buf out;
-  for (size_t i = 0; i < hs.size(); i += max) {
-    const size_t n = std::min(max, hs.size() - i);
-    out.push_back(type);
-    put16(out, 0x0301);
-    put16(out, static_cast<uint16_t>(n));
-    out.insert(out.end(), hs.begin() + static_cast<std::ptrdiff_t>(i),
-               hs.begin() + static_cast<std::ptrdiff_t>(i + n));
-  }
-  return out;
-}
+using namespace tapir::testing::tls_build;
 
 TEST(TlsParser, ClientHelloFields) {
   const Buf body = client_hello_body();

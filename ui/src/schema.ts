@@ -85,7 +85,7 @@ export const DEFAULT_COLUMNS: Record<string, string[]> = {
   dns: ['ts', 'src_ip', 'dst_ip', 'query', 'qtype_name', 'rcode_name', 'answer_data', 'rtt_us'],
   tls: ['ts', 'src_ip', 'dst_ip', 'dst_port', 'sni', 'version_name', 'alpn', 'ja3_hash', 'ja4'],
   http: ['ts', 'src_ip', 'dst_ip', 'method', 'host', 'uri', 'status', 'response_body_len', 'latency_us'],
-  arp: ['ts', 'op', 'sender_ip', 'sender_mac', 'target_ip', 'target_mac', 'gratuitous'],
+  arp: ['ts', 'op', 'sender_ip', 'sender_mac', 'target_ip', 'target_mac', 'gratuitous', 'anomalies'],
   icmp: ['ts', 'src_ip', 'dst_ip', 'type_name', 'code', 'echo_id', 'echo_seq', 'rtt_us'],
   packet: ['ts', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'ip_proto', 'wire_len', 'tcp_flags', 'layers'],
   agent: ['ts', 'agent_id', 'hostname', 'version', 'os', 'arch'],

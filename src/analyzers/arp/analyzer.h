@@ -1,6 +1,8 @@
 // ARP: one v1::Arp event per message (request, reply, gratuitous), with the
 // reply's round-trip time when its request was seen and a flag when the
-// sender MAC differs from the Ethernet source.
+// sender MAC differs from the Ethernet source. Messages of another hardware
+// or protocol type, or with other address lengths, are reported too, with
+// their anomalies and the addresses that have a known form.
 #pragma once
 
 #include <cstdint>

@@ -217,9 +217,14 @@ class HttpAnalyzer : public Analyzer {
     if (!v.pkt.is_tcp() || v.flow == nullptr) return false;
     const bool request = looks_like_request(v.pkt.payload, v.pkt.payload_len);
     const bool by_port = is_http_port(v.pkt.src_port) || is_http_port(v.pkt.dst_port);
-    const bool response = by_port && v.pkt.payload_len >= 5 &&
-                          std::string_view(reinterpret_cast<const char*>(v.pkt.payload), 5) ==
-                              "HTTP/";
+    // A response can be the flow's first payload: the server answered before
+    // the capture saw the request or the client's handshake ACK. On any port
+    // a strict status line claims it, or its bytes would be gone once a later
+    // request claimed the flow.
+    const bool response = (by_port && v.pkt.payload_len >= 5 &&
+                           std::string_view(reinterpret_cast<const char*>(v.pkt.payload), 5) ==
+                               "HTTP/") ||
+                          looks_like_status_line(v.pkt.payload, v.pkt.payload_len);
     if (!request && !response) return false;
     v.flow->app_proto = "http";
     auto state = std::make_unique<HttpFlow>(*this, *v.flow);

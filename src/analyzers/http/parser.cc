@@ -28,17 +28,10 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Case-insensitive search for a token in a comma-separated list.
-bool list_has(std::string_view list, std::string_view token) {
-  // Bounded by the (bounded) header line length.
-  while (!list.empty()) {
-    const size_t c = list.find(',');
-    if (iequals(trim(list.substr(0, c)), token)) return true;
-    if (c == std::string_view::npos) break;
-    list.remove_prefix(c + 1);
-  }
-  return false;
-}
+// Counters over attacker-controlled repetitions stop here; only "more than
+// one" matters to the checks that read them.
+constexpr int kCountCap = 1000;
+void count(int& n) { n += n < kCountCap ? 1 : 0; }
 
 // RFC 9110 5.6.2 token characters.
 bool is_tchar(char c) {
@@ -87,6 +80,14 @@ bool looks_like_request(const uint8_t* data, size_t len) {
       return true;
   }
   return false;
+}
+
+bool looks_like_status_line(const uint8_t* data, size_t len) {
+  const std::string_view s(reinterpret_cast<const char*>(data), len);
+  if (s.size() < 13 || (s.substr(0, 9) != "HTTP/1.1 " && s.substr(0, 9) != "HTTP/1.0 ")) return false;
+  for (size_t i = 9; i < 12; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return s[9] >= '1' && s[9] <= '5' && (s[12] == ' ' || s[12] == '\r' || s[12] == '\n');
 }
 
 bool MessageParser::take_line(const uint8_t*& p, const uint8_t* end) {
@@ -195,6 +196,7 @@ void MessageParser::start_line(std::string_view line) {
       state_ = State::kDead;
       return;
     }
+    http10_ = version == "1.0";
     handler_.on_request_line(method, uri, version);
   } else {
     const std::string_view version = http_version(line.substr(0, sp1));
@@ -207,6 +209,7 @@ void MessageParser::start_line(std::string_view line) {
       return;
     }
     status_ = static_cast<uint32_t>(status);
+    http10_ = version == "1.0";
     handler_.on_status_line(version, status_,
                             sp2 == std::string_view::npos ? std::string_view{} : line.substr(sp2 + 1));
   }
@@ -244,26 +247,44 @@ void MessageParser::header_line(std::string_view line) {
       length_ = n;
     }
   } else if (iequals(name, "transfer-encoding")) {
-    if (value.find(',') != std::string_view::npos)
-      handler_.on_anomaly("multiple transfer codings");
-    const size_t last = value.rfind(',');
-    const std::string_view final_coding =
-        trim(last == std::string_view::npos ? value : value.substr(last + 1));
-    if (iequals(final_coding, "chunked")) {
-      chunked_ = true;
-    } else if (list_has(value, "chunked")) {
-      // RFC 9112 6.3: chunked must be the final coding; a server reading
-      // this as chunked and another reading to close disagree (smuggling).
-      handler_.on_anomaly("chunked is not the final transfer coding");
-      chunked_ = true;
-    }
+    transfer_coding_line(value);
   }
 
   if (++headers_ == kMaxHeaders + 1) handler_.on_anomaly("too many header fields");
   if (headers_ <= kMaxHeaders) handler_.on_header(name, value);
 }
 
+// RFC 9110 5.3: several Transfer-Encoding lines are one list, in order.
+// Each line's codings are appended to what earlier lines said; the framing is
+// decided in headers_done() from the whole list, so that "chunked" on one
+// line and "identity" on the next reads as "chunked, identity".
+void MessageParser::transfer_coding_line(std::string_view value) {
+  count(te_lines_);
+  if (te_lines_ == 2) handler_.on_anomaly("multiple Transfer-Encoding headers");
+  // Bounded by the (bounded) header line length.
+  while (!value.empty()) {
+    const size_t c = value.find(',');
+    const std::string_view coding = trim(value.substr(0, c));
+    if (!coding.empty()) {
+      count(te_codings_);
+      te_last_chunked_ = iequals(coding, "chunked");
+      if (te_last_chunked_) count(te_chunked_);
+    }
+    if (c == std::string_view::npos) break;
+    value.remove_prefix(c + 1);
+  }
+}
+
 void MessageParser::headers_done() {
+  if (te_codings_ > 1) handler_.on_anomaly("multiple transfer codings");
+  if (te_chunked_ > 0) {
+    // Zeek decodes such a message as chunked too (HTTP_chunked_multi); the
+    // anomalies name what lets two servers frame it differently (smuggling).
+    chunked_ = true;
+    if (te_chunked_ > 1) handler_.on_anomaly("chunked applied more than once");
+    if (!te_last_chunked_) handler_.on_anomaly("chunked is not the final transfer coding");
+    if (http10_) handler_.on_anomaly("Transfer-Encoding in an HTTP/1.0 message");
+  }
   bool no_body = handler_.on_headers_done();
   if (kind_ == Kind::kResponse &&
       ((status_ >= 100 && status_ < 200) || status_ == 204 || status_ == 304))
@@ -330,6 +351,9 @@ void MessageParser::message_done() {
   headers_ = 0;
   empty_lines_ = 0;
   chunked_ = false;
+  te_lines_ = te_codings_ = te_chunked_ = 0;
+  te_last_chunked_ = false;
+  http10_ = false;
   have_length_ = false;
   length_ = 0;
   remaining_ = 0;

@@ -73,6 +73,7 @@ class MessageParser {
   void on_line();
   void start_line(std::string_view line);
   void header_line(std::string_view line);
+  void transfer_coding_line(std::string_view value);
   void headers_done();
   void chunk_size_line(std::string_view line);
   void message_done();
@@ -90,9 +91,20 @@ class MessageParser {
   uint64_t length_ = 0;
   uint64_t remaining_ = 0;
   uint32_t status_ = 0;
+  bool http10_ = false;
+  // Transfer-Encoding, over all its lines: lines, codings, chunked codings,
+  // and whether the last coding listed is chunked.
+  int te_lines_ = 0;
+  int te_codings_ = 0;
+  int te_chunked_ = 0;
+  bool te_last_chunked_ = false;
 };
 
 // Whether bytes start like an HTTP/1.x request line (content detection).
 bool looks_like_request(const uint8_t* data, size_t len);
+// Whether bytes start like an HTTP/1.0 or 1.1 status line: "HTTP/1.x ", three
+// digits, then a space or the line end. Strict enough for any port: a server
+// may answer before the request is seen (or before the client's handshake ACK).
+bool looks_like_status_line(const uint8_t* data, size_t len);
 
 }  // namespace tapir::analyzers::http

@@ -62,6 +62,9 @@ class TlsFlow : public flow::FlowAppState, public flow::StreamConsumer {
   int client_ = -1;  // direction index of the client, once known
   std::optional<ClientHello> ch_;
   std::optional<ServerHello> sh_;
+  std::optional<ServerHello> hrr_;       // the HelloRetryRequest, if any
+  std::optional<ClientHello> retry_ch_;  // the ClientHello that answered it
+  TimeNs retry_ts_ = 0;
   std::array<uint8_t, 32> ch_session_id_{};
   std::optional<CertInfo> leaf_;
   uint32_t chain_len_ = 0;
@@ -114,8 +117,15 @@ void TlsFlow::on_message(int d, const HandshakeMessage& m, TimeNs ts) {
   switch (m.type) {
     case hs::kClientHello: {
       if (ch_) {
-        // The second ClientHello after a HelloRetryRequest: the first one
-        // carries the fingerprint, as JA3/JA4 tools keep it.
+        // A second ClientHello is legitimate only in answer to a
+        // HelloRetryRequest (RFC 8446 4.1.4). It is kept beside the first,
+        // which stays the connection's fingerprint as JA3/JA4 lists index it.
+        if (!hrr_ || retry_ch_ || d != client_) return;
+        ClientHello retry;
+        if (!parse_client_hello(m.body, retry)) return;
+        retry.record_version = m.record_version;
+        retry_ch_ = std::move(retry);
+        retry_ts_ = ts;
         return;
       }
       ClientHello ch;
@@ -141,6 +151,7 @@ void TlsFlow::on_message(int d, const HandshakeMessage& m, TimeNs ts) {
       if (client_ < 0) client_ = 1 - d;
       if (sh.hello_retry) {
         hello_retry_ = true;
+        if (!hrr_) hrr_ = sh;
         if (!sh_) sh_ = std::move(sh);
         return;
       }
@@ -211,6 +222,11 @@ void TlsFlow::emit() {
     }
   }
   m.set_hello_retry(hello_retry_);
+  if (hrr_) fill_hello_retry(m, *hrr_);
+  if (retry_ch_) {
+    set_timestamp(m.mutable_retry_ts(), retry_ts_);
+    fill_retry_client_hello(m, *retry_ch_);
+  }
   if (leaf_) fill_certificate(m, *leaf_, chain_len_);
   else if (cert_seen_) m.set_cert_chain_len(chain_len_);
   if (client_next_ts_ > ch_ts_ && ch_)
@@ -279,6 +295,22 @@ void fill_server_hello(v1::Tls& m, const ServerHello& sh) {
   const std::string ja3s = ja3s_string(sh);
   m.set_ja3s(ja3s);
   m.set_ja3s_hash(md5_hex(ja3s));
+}
+
+void fill_hello_retry(v1::Tls& m, const ServerHello& hrr) {
+  m.set_hello_retry_group(hrr.key_share_group);
+  const std::string ja3s = ja3s_string(hrr);
+  m.set_hello_retry_ja3s(ja3s);
+  m.set_hello_retry_ja3s_hash(md5_hex(ja3s));
+}
+
+void fill_retry_client_hello(v1::Tls& m, const ClientHello& ch) {
+  for (uint16_t x : ch.extensions) m.add_retry_client_extensions(x);
+  for (uint16_t k : ch.key_share_groups) m.add_retry_key_share_groups(k);
+  const std::string ja3 = ja3_string(ch);
+  m.set_retry_ja3(ja3);
+  m.set_retry_ja3_hash(md5_hex(ja3));
+  m.set_retry_ja4(ja4(ch, false));
 }
 
 void fill_certificate(v1::Tls& m, const CertInfo& c, uint32_t chain_len) {
