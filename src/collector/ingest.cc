@@ -165,7 +165,8 @@ class IngestServer::Service final : public grpc::Service {
           ack.set_duplicates(st->duplicates);
           ack.set_error("store failed: " + st->error);
           lock.unlock();
-          stream->Write(ack);
+          grpc::Slice slice(ack.SerializeAsString());
+          stream->Write(grpc::ByteBuffer(&slice, 1));
           ctx->TryCancel();
           lock.lock();
           break;
