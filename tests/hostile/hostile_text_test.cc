@@ -54,12 +54,23 @@ const std::map<std::string, std::string> kNotFromWire = {
     {"tls.ja3s", "decimal numbers and separators"},
     {"tls.ja3s_hash", "hex MD5"},
     {"tls.ja4", "JA4 alphabet: ALPN characters only when alphanumeric, hex otherwise"},
+    {"tls.hello_retry_ja3s", "decimal numbers and separators"},
+    {"tls.hello_retry_ja3s_hash", "hex MD5"},
+    {"tls.retry_ja3", "decimal numbers and separators"},
+    {"tls.retry_ja3_hash", "hex MD5"},
+    {"tls.retry_ja4", "JA4 alphabet, as tls.ja4"},
     {"tls.cert_serial", "hex of the serial number"},
     {"tls.cert_key_type", "name table"},
     {"http.community_id", "base64 of a hash"},
     {"http.method", "the parser admits only RFC 9110 token characters"},
     {"http.version", "the parser admits only HTTP/<digit>.<digit>"},
     {"http.anomalies", "the analyzer's own text"},
+    {"flow.tunnel.community_id", "base64 of the outer flow's hash"},
+    {"dns.tunnel.community_id", "base64 of the outer flow's hash"},
+    {"icmp.tunnel.community_id", "base64 of the outer flow's hash"},
+    {"packet.tunnel.community_id", "base64 of the outer flow's hash"},
+    {"tls.tunnel.community_id", "base64 of the outer flow's hash"},
+    {"http.tunnel.community_id", "base64 of the outer flow's hash"},
     // The agent's report: host and configuration text, escaped by
     // agent::escape_report_text (agent_export_test covers it).
     {"agent.agent_id", "configuration (checked at start-up)"},
@@ -70,6 +81,7 @@ const std::map<std::string, std::string> kNotFromWire = {
     {"agent.interfaces", "configuration"},
     {"agent.labels.key", "configuration"},
     {"agent.labels.value", "configuration"},
+    {"agent.instance_id", "random hex the agent makes for its spool"},
 };
 
 void string_fields(const pb::Descriptor* m, const std::string& prefix, int depth,

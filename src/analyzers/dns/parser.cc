@@ -114,6 +114,7 @@ struct MemoEntry {
   uint8_t jumps = 0;         // compression pointers followed within the suffix
   uint8_t wire_in = 0;       // overlong: the name's wire length on arrival; else 0
   bool bad_pointer = false;  // a forward pointer within the suffix
+  bool non_text = false;     // a label of the suffix held non-text bytes (kNonTextBytes)
 };
 
 // Reused across messages (per thread), so that decoding allocates nothing
@@ -166,6 +167,7 @@ struct Step {
   uint8_t wire_before;
   uint8_t jumps_before;
   bool bad_pointer;  // this step is a forward pointer
+  bool non_text;     // a label walked from here to the next step held non-text bytes
 };
 // A name has at most 127 labels and takes at most kMaxPointerJumps pointers.
 constexpr size_t kMaxSteps = 128 + kMaxPointerJumps;
@@ -176,6 +178,7 @@ struct NameEnd {
   size_t jumps;           // pointers followed
   bool overlong;          // ended by crossing kMaxNameWireLen after a pointer
   bool tail_bad_pointer;  // a forward pointer in a suffix reused at the end
+  bool tail_non_text;     // non-text bytes in a suffix reused at the end
 };
 
 // Remembers every suffix of a name that ended cleanly or overlong, so that
@@ -188,9 +191,11 @@ void remember(NameWalk& w, const std::string& out, size_t base, const Step* step
   const size_t at = m.text.size();
   m.text.append(out, base, len);
   bool bad = end.tail_bad_pointer;
+  bool non_text = end.tail_non_text;
   for (size_t i = n; i-- > 0;) {
     const Step& st = steps[i];
     bad = bad || st.bad_pointer;
+    non_text = non_text || st.non_text;
     MemoEntry& e = m.at[st.off];
     // A complete suffix serves any later name; keep it over an overlong one.
     if (end.overlong && e.gen == m.gen && e.wire_in == 0) continue;
@@ -205,6 +210,7 @@ void remember(NameWalk& w, const std::string& out, size_t base, const Step* step
     e.jumps = static_cast<uint8_t>(end.jumps - st.jumps_before);
     e.wire_in = end.overlong ? static_cast<uint8_t>(st.wire_before + 1) : 0;
     e.bad_pointer = bad;
+    e.non_text = non_text;
   }
 }
 
@@ -213,6 +219,7 @@ bool memoisable(AnomalySet a) {
   AnomalySet allowed;
   allowed.add(Anomaly::kBadPointer);
   allowed.add(Anomaly::kNameTooLong);
+  allowed.add(Anomaly::kNonTextBytes);
   return (a.bits & ~allowed.bits) == 0;
 }
 
@@ -257,12 +264,12 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
     if (off < memo_size && nsteps < kMaxSteps)
       steps[nsteps++] = {static_cast<uint16_t>(off), static_cast<uint16_t>(out.size() - base),
                          static_cast<uint8_t>(wire_len - 1), static_cast<uint8_t>(jumps),
-                         bad_pointer};
+                         bad_pointer, false};
   };
-  auto finish = [&](bool overlong, bool tail_bad) {
+  auto finish = [&](bool overlong, bool tail_bad, bool tail_non_text = false) {
     if (memo_size != 0 && labels != 0 && memoisable(res.anomalies))
       remember(*w, out, base, steps, nsteps,
-               {wire_len - 1, static_cast<size_t>(jumps), overlong, tail_bad});
+               {wire_len - 1, static_cast<size_t>(jumps), overlong, tail_bad, tail_non_text});
   };
 
   // Each pass either consumes a label (pos moves forward, at most msg.size()
@@ -322,7 +329,8 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
           jumps += e.jumps;
           if (e.bad_pointer) res.anomalies.add(Anomaly::kBadPointer);
           if (e.wire_in != 0) res.anomalies.add(Anomaly::kNameTooLong);
-          finish(e.wire_in != 0, e.bad_pointer);
+          if (e.non_text) res.anomalies.add(Anomaly::kNonTextBytes);
+          finish(e.wire_in != 0, e.bad_pointer, e.non_text);
           return res;
         }
       }
@@ -373,7 +381,12 @@ NameResult read_name(Bytes msg, size_t start, size_t limit, std::string& out, si
       if (jumped) return res;
     } else {
       if (out.size() > base) out.push_back('.');
-      if (append_label(msg.data() + pos + 1, len, out)) res.anomalies.add(Anomaly::kNonTextBytes);
+      if (append_label(msg.data() + pos + 1, len, out)) {
+        res.anomalies.add(Anomaly::kNonTextBytes);
+        // Every recorded suffix up to here contains this label; the last
+        // step recorded is this label's own, or the nearest one before it.
+        if (nsteps != 0) steps[nsteps - 1].non_text = true;
+      }
     }
     pos += 1u + len;
   }
