@@ -214,6 +214,7 @@ int run(const AgentConfig& cfg) {
   tapir::pipeline::EngineConfig ec;
   ec.analyzers = cfg.analyzers;
   ec.packet_sampling = cfg.packet_sampling;
+  ec.flow = cfg.flow;
   try {
     for (auto& w : workers) {
       w->sink = std::make_unique<tapir::agent::BatchingSink>(*exporter, cfg.batching);

@@ -52,8 +52,8 @@ struct Options {
   bool list_analyzers = false;
 };
 
-// "--flow-timeout 30" sets every idle timeout; "tcp=300,udp=60,other=30,active=1800"
-// sets them one by one. Seconds.
+// "--flow-timeout 30" sets every idle timeout; "tcp=300,udp=60,other=30,active=1800,close=60"
+// sets them one by one (close: the linger of a closed TCP flow). Seconds.
 bool parse_flow_timeout(const std::string& text, flow::FlowConfig& fc, std::string& err) {
   auto to_ns = [&](const std::string& v, TimeNs& out) {
     try {
@@ -84,7 +84,7 @@ bool parse_flow_timeout(const std::string& text, flow::FlowConfig& fc, std::stri
     const size_t eq = item.find('=');
     TimeNs t = 0;
     if (eq == std::string::npos || !to_ns(item.substr(eq + 1), t)) {
-      err = "--flow-timeout: bad item '" + item + "' (want tcp=|udp=|other=|active=SECONDS)";
+      err = "--flow-timeout: bad item '" + item + "' (want tcp=|udp=|other=|active=|close=SECONDS)";
       return false;
     }
     const std::string key = item.substr(0, eq);
@@ -96,8 +96,10 @@ bool parse_flow_timeout(const std::string& text, flow::FlowConfig& fc, std::stri
       fc.other_idle_timeout = t;
     } else if (key == "active") {
       fc.active_timeout = t;
+    } else if (key == "close") {
+      fc.tcp_close_linger = t;
     } else {
-      err = "--flow-timeout: unknown key '" + key + "' (want tcp, udp, other or active)";
+      err = "--flow-timeout: unknown key '" + key + "' (want tcp, udp, other, active or close)";
       return false;
     }
   }

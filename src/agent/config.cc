@@ -37,6 +37,12 @@ const FlagSpec kFlags[] = {
     {"--replay", "capture.replay", Kind::kString, "File replay pace: fast (default) or realtime"},
     {"--analyzers", "decode.analyzers", Kind::kList, "Analyzers to run (comma list; default: all)"},
     {"--packet-sampling", "decode.packet_sampling", Kind::kInt, "Emit a Packet event for 1 in N packets (0: none)"},
+    {"--flow-max", "flow.max_flows", Kind::kInt, "Flows kept at once per capture thread (the least recently seen is ended when full)"},
+    {"--tcp-idle", "flow.tcp_idle_s", Kind::kInt, "Seconds without a packet before a TCP flow ends"},
+    {"--udp-idle", "flow.udp_idle_s", Kind::kInt, "Seconds without a packet before a UDP flow ends"},
+    {"--other-idle", "flow.other_idle_s", Kind::kInt, "Seconds without a packet before another flow ends"},
+    {"--active-timeout", "flow.active_s", Kind::kInt, "Seconds after which a long flow is reported and continues in a new record"},
+    {"--close-linger", "flow.tcp_close_linger_s", Kind::kInt, "Seconds a closed TCP flow waits for late packets (last ACK, retransmitted FIN, RST) before it is reported"},
     {"-c,--collector", "collector.address", Kind::kString, "Collector HOST:PORT"},
     {"--server-name", "collector.server_name", Kind::kString, "Name expected in the collector certificate, if not the host of --collector"},
     {"--insecure", "collector.insecure", Kind::kFlagTrue, "Plain text, no TLS (testing only; logs a warning)"},
@@ -256,6 +262,22 @@ bool from_tree(const YAML::Node& root, AgentConfig& c, std::string& err) {
   c.capture.realtime = replay == "realtime";
   k.list("decode.analyzers", c.analyzers);
   k.integer("decode.packet_sampling", c.packet_sampling, 0, 1 << 30);
+  {
+    flow::FlowConfig& f = c.flow;
+    int64_t v = static_cast<int64_t>(f.max_flows);
+    k.integer("flow.max_flows", v, 1024, 1ll << 26);
+    f.max_flows = static_cast<size_t>(v);
+    auto seconds = [&](const char* key, TimeNs& t, int64_t lo) {
+      int64_t s = t / kNsPerSec;
+      k.integer(key, s, lo, 7 * 86400);
+      t = s * kNsPerSec;
+    };
+    seconds("flow.tcp_idle_s", f.tcp_idle_timeout, 1);
+    seconds("flow.udp_idle_s", f.udp_idle_timeout, 1);
+    seconds("flow.other_idle_s", f.other_idle_timeout, 1);
+    seconds("flow.active_s", f.active_timeout, 1);
+    seconds("flow.tcp_close_linger_s", f.tcp_close_linger, 0);
+  }
 
   TransportConfig& t = c.exporter.transport;
   k.str("collector.address", t.collector);

@@ -11,6 +11,7 @@
 
 #include "agent/batching_sink.h"
 #include "agent/exporter.h"
+#include "flow/flow_table.h"
 
 namespace tapir::agent {
 
@@ -32,6 +33,8 @@ struct AgentConfig {
   CaptureConfig capture;
   std::vector<std::string> analyzers;
   uint32_t packet_sampling = 0;
+  // Flow table limits and timeouts of each capture thread (flow.*).
+  flow::FlowConfig flow;
   ExporterConfig exporter;
   BatchingConfig batching;
   std::string user;

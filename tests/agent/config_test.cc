@@ -18,6 +18,10 @@ capture:
   interfaces: [eth0, eth1]
   filter: "not port 22"
   snaplen: 1500
+flow:
+  max_flows: 200000
+  udp_idle_s: 45
+  tcp_close_linger_s: 5
 collector:
   address: collector.example:4317
   token: abc
@@ -53,6 +57,10 @@ TEST(AgentConfig, ParsesEveryKey) {
   EXPECT_EQ(c.exporter.queue_batches, 16u);
   EXPECT_EQ(c.exporter.spool.max_bytes, 1000000u);
   EXPECT_EQ(c.exporter.drop_policy, DropPolicy::kNewest);
+  EXPECT_EQ(c.flow.max_flows, 200000u);
+  EXPECT_EQ(c.flow.udp_idle_timeout, 45 * kNsPerSec);
+  EXPECT_EQ(c.flow.tcp_close_linger, 5 * kNsPerSec);
+  EXPECT_EQ(c.flow.tcp_idle_timeout, flow::FlowConfig{}.tcp_idle_timeout);  // untouched default
 }
 
 struct BadCase {
@@ -84,7 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"export: {events: [flow, smtp]}", "export.events: unknown event type 'smtp'"},
                       BadCase{"capture: {files: [a.pcap], snaplen: 10}", "capture.snaplen: 10 is out of range"},
                       BadCase{"collector: {address: 'h:1', insecure: perhaps}", "collector.insecure: expected true or false"},
-                      BadCase{"privileges: {group: g}", "privileges.group: needs privileges.user"}));
+                      BadCase{"privileges: {group: g}", "privileges.group: needs privileges.user"},
+                      BadCase{"flow: {tcp_idle_s: 0}", "flow.tcp_idle_s: 0 is out of range"},
+                      BadCase{"flow: {close_linger: 5}", "flow.close_linger: unknown key"}));
 
 TEST(AgentConfig, MissingEssentials) {
   AgentConfig c1, c2, c3;
