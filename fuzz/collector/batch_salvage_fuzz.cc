@@ -24,6 +24,7 @@
 #include "collector/validate.h"
 #include "schema/columns.h"
 #include "tapir/v1/events.pb.h"
+#include "support/wire.h"
 
 namespace {
 
@@ -98,18 +99,8 @@ void string_slots(pb::Message& m, std::vector<StringSlot>& out) {
   }
 }
 
-std::string varint(uint64_t v) {
-  std::string out;
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-  return out;
-}
-std::string len_field(int number, const std::string& body) {
-  return varint(static_cast<uint64_t>(number) << 3 | 2) + varint(body.size()) + body;
-}
+using tapir::testing::len_field;
+using tapir::testing::varint;
 
 // One event of each type, every field filled.
 std::vector<tapir::v1::Event> base_events() {

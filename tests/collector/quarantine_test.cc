@@ -14,6 +14,7 @@
 #include "events.h"
 #include "harness.h"
 #include "schema/columns.h"
+#include "support/wire.h"
 
 namespace tapir {
 namespace {
@@ -55,18 +56,8 @@ testing::SendResult send_raw(const std::shared_ptr<grpc::Channel>& ch, const std
 
 // Wire-format pieces, written by hand so that the bytes are exactly what a
 // broken agent would send (libprotobuf would not write some of them).
-std::string varint(uint64_t v) {
-  std::string out;
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-  return out;
-}
-std::string len_field(int number, const std::string& body) {
-  return varint(static_cast<uint64_t>(number) << 3 | 2) + varint(body.size()) + body;
-}
+using tapir::testing::len_field;
+using tapir::testing::varint;
 
 constexpr char kInstance[] = "00000000000000cc";
 

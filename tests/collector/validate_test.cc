@@ -7,6 +7,7 @@
 #include "collector/validate.h"
 #include "events.h"
 #include "schema/columns.h"
+#include "support/wire.h"
 
 namespace tapir {
 namespace {
@@ -14,19 +15,9 @@ namespace {
 using collector::salvage_batch;
 using collector::validate_event;
 
-std::string varint(uint64_t v) {
-  std::string out;
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-  return out;
-}
-std::string len_field(int number, const std::string& body) {
-  return varint(static_cast<uint64_t>(number) << 3 | 2) + varint(body.size()) + body;
-}
-std::string varint_field(int number, uint64_t v) { return varint(static_cast<uint64_t>(number) << 3) + varint(v); }
+using tapir::testing::len_field;
+using tapir::testing::varint;
+using tapir::testing::varint_field;
 
 std::string flow(int i) {
   v1::Event e;

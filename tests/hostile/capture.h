@@ -11,12 +11,13 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <pcap/pcap.h>
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "support/pcap_io.h"
 
 namespace tapir::testing::hostile {
 
@@ -449,23 +450,13 @@ inline std::vector<Frame> frames() {
 }
 
 inline bool write(const std::string& path) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 262144);
-  if (!dead) return false;
-  pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
-  if (!d) {
-    pcap_close(dead);
-    return false;
-  }
+  std::vector<tapir::testing::Frame> out;
   for (const auto& f : frames()) {
-    pcap_pkthdr h{};
-    h.ts.tv_sec = static_cast<time_t>(f.ts_us / 1000000);
-    h.ts.tv_usec = static_cast<suseconds_t>(f.ts_us % 1000000);
-    h.caplen = h.len = static_cast<bpf_u_int32>(f.data.size());
-    pcap_dump(reinterpret_cast<u_char*>(d), &h, f.data.data());
+    out.emplace_back();
+    out.back().ts_us = f.ts_us;
+    out.back().data = f.data;
   }
-  pcap_dump_close(d);
-  pcap_close(dead);
-  return true;
+  return tapir::testing::write_pcap(path, out);
 }
 
 }  // namespace tapir::testing::hostile
