@@ -542,7 +542,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (writing_ || out_.empty() || closed_) return;
     writing_ = true;
     write_started_ = Clock::now();
-    auto [text, chunk] = out_.front();
+    // Plain variables, not a structured binding: clang 14 (the fuzz build)
+    // cannot capture bindings in the lambda below.
+    auto text = out_.front().text;
+    const bool chunk = out_.front().chunk;
     out_.pop_front();
     auto self = this->shared_from_this();
     auto done = [self, text, chunk](beast::error_code ec, size_t) {
