@@ -9,35 +9,17 @@
 #include <string>
 
 #include "common/text.h"
+#include "support/utf8_oracle.h"
 
 namespace tapir::text {
 namespace {
 
 using namespace std::string_literals;
 
-// glibc's verdict: is `s` valid UTF-8?
-bool iconv_valid(const std::string& s) {
-  static iconv_t cd = iconv_open("UTF-8", "UTF-8");
-  iconv(cd, nullptr, nullptr, nullptr, nullptr);
-  std::string in = s;
-  std::string out(s.size() * 4 + 16, '\0');
-  char* ip = in.data();
-  size_t il = in.size();
-  char* op = out.data();
-  size_t ol = out.size();
-  return iconv(cd, &ip, &il, &op, &ol) != static_cast<size_t>(-1) && il == 0;
-}
+using tapir::testing::iconv_valid;
 
 // Valid UTF-8 with no control character (C0, DEL, C1) and no backslash.
-bool oracle_clean(const std::string& s) {
-  if (!iconv_valid(s)) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x20 || c == 0x7f || c == '\\') return false;
-    if (c == 0xc2 && i + 1 < s.size() && static_cast<uint8_t>(s[i + 1]) < 0xa0) return false;
-  }
-  return true;
-}
+bool oracle_clean(const std::string& s) { return tapir::testing::safe_text(s, false); }
 
 void expect_round_trip(const std::string& in) {
   const std::string e = escaped(in);

@@ -26,6 +26,7 @@
 #include "../analyzers/engine_run.h"
 #include "capture.h"
 #include "schema/json.h"
+#include "support/utf8_oracle.h"
 #include "tapir/v1/events.pb.h"
 
 namespace tapir {
@@ -94,28 +95,8 @@ void string_fields(const pb::Descriptor* m, const std::string& prefix, int depth
   }
 }
 
-bool iconv_valid(const std::string& s) {
-  static iconv_t cd = iconv_open("UTF-8", "UTF-8");
-  iconv(cd, nullptr, nullptr, nullptr, nullptr);
-  std::string in = s;
-  std::string out(s.size() * 4 + 16, '\0');
-  char* ip = in.data();
-  size_t il = in.size();
-  char* op = out.data();
-  size_t ol = out.size();
-  return iconv(cd, &ip, &il, &op, &ol) != static_cast<size_t>(-1) && il == 0;
-}
-
-// Valid UTF-8 without C0, DEL or C1 controls.
-bool safe_text(const std::string& s) {
-  if (!iconv_valid(s)) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x20 || c == 0x7f) return false;
-    if (c == 0xc2 && i + 1 < s.size() && static_cast<uint8_t>(s[i + 1]) < 0xa0) return false;
-  }
-  return true;
-}
+using tapir::testing::iconv_valid;
+using tapir::testing::safe_text;
 
 // Every string of a message, recursively, must be safe text.
 void expect_all_strings_safe(const pb::Message& m, const std::string& where) {
