@@ -4,10 +4,10 @@
 #include <bit>
 #include <cassert>
 #include <cstring>
-#include <random>
 #include <utility>
 #include <vector>
 
+#include "common/seeded_hash.h"
 #include "flow/community_id.h"
 #include "flow/reassembly.h"
 
@@ -45,16 +45,6 @@ bool is_echo(uint8_t proto, uint8_t type) {
   return proto == kIcmp ? (type == 0 || type == 8) : (type == 128 || type == 129);
 }
 
-inline uint64_t mix64(uint64_t x) {
-  // The MurmurHash3 / SplitMix64 finaliser: every input bit affects every
-  // output bit, which linear probing needs from the low bits.
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 inline uint64_t load_u64(const uint8_t* p) {
   uint64_t v;
@@ -158,8 +148,7 @@ class FlowTable::Impl {
  public:
   Impl(const FlowConfig& config, FlowObserver* observer, FlowStats& stats)
       : config_(config), observer_(observer), stats_(stats) {
-    std::random_device rd;
-    seed_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    seed_ = random_seed();
     timeouts_[kListTcp] = config.tcp_idle_timeout;
     timeouts_[kListUdp] = config.udp_idle_timeout;
     timeouts_[kListOther] = config.other_idle_timeout;
